@@ -302,7 +302,7 @@ func (d *decoder) bytes(n int) []byte {
 	return v
 }
 
-func (d *decoder) byte() byte       { return d.bytes(1)[0] }
-func (d *decoder) uint32() uint32   { return binary.BigEndian.Uint32(d.bytes(4)) }
-func (d *decoder) uint64() uint64   { return binary.BigEndian.Uint64(d.bytes(8)) }
-func (d *decoder) string() string   { return string(d.bytes(int(binary.BigEndian.Uint16(d.bytes(2))))) }
+func (d *decoder) byte() byte     { return d.bytes(1)[0] }
+func (d *decoder) uint32() uint32 { return binary.BigEndian.Uint32(d.bytes(4)) }
+func (d *decoder) uint64() uint64 { return binary.BigEndian.Uint64(d.bytes(8)) }
+func (d *decoder) string() string { return string(d.bytes(int(binary.BigEndian.Uint16(d.bytes(2))))) }

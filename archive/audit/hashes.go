@@ -15,11 +15,11 @@ import (
 // checkpoint. New hashes collect in memory during a commit and reach the
 // file in one write.
 type hashStore struct {
-	mu   sync.RWMutex
-	f    *os.File
-	n    int64       // hashes in the file
-	tail []tlog.Hash // hashes n, n+1, ... not yet written
-	leaves int64     // leaves covered by n + len(tail)
+	mu     sync.RWMutex
+	f      *os.File
+	n      int64       // hashes in the file
+	tail   []tlog.Hash // hashes n, n+1, ... not yet written
+	leaves int64       // leaves covered by n + len(tail)
 }
 
 func openHashStore(path string) (*hashStore, error) {

@@ -1157,4 +1157,3 @@ func CheckConsistency(older, newer Checkpoint, proof tlog.TreeProof) error {
 	}
 	return nil
 }
-
