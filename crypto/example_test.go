@@ -60,7 +60,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	section, err := rr.Section(0, 14)
+	section, err := rr.Section(0, int64(len("Nghị quyết số")))
 	if err != nil {
 		log.Fatal(err)
 	}
