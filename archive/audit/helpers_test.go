@@ -3,22 +3,35 @@ package audit
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"khomat/archive/access"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ t time.Time }
+// fakeClock is a clock tests move by hand; each reading advances it by a
+// millisecond.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
 func newClock() *fakeClock {
 	return &fakeClock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
 }
 
 func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = c.t.Add(time.Millisecond)
 	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func testOptions(clock *fakeClock) Options {
