@@ -489,6 +489,9 @@ func (vr *verifier) reordered() {
 		if len(run) > len(shown) {
 			detail += ", ..."
 		}
+		if len(run) == 1 {
+			detail = fmt.Sprintf("event %d is stored where event %d belongs", run[0], sorted[p])
+		}
 		vr.add(Problem{Kind: Reordered, Segment: vr.segName(sorted[p]), Seq: sorted[p], End: sorted[q-1] + 1, Detail: detail})
 		p = q
 	}
