@@ -29,17 +29,19 @@ type copier struct {
 	prefix string
 	wake   chan struct{}
 
-	mu          sync.Mutex // guards the fields below; pass runs alone
+	run1        sync.Mutex // one pass at a time; guards the fields below
 	listed      bool
-	have        map[string]bool
-	copied      uint64 // events in segments known to be in the store
-	lastErr     string
+	have        map[string]int64 // keys in the store, with their sizes (-1: checked)
 	noRetention bool
+
+	mu      sync.Mutex // guards the status, which never waits for a copy
+	copied  uint64     // events in segments known to be in the store
+	lastErr string
 }
 
 func newCopier(l *Log) *copier {
 	return &copier{l: l, st: l.opts.Store, prefix: bucketPrefix(l.opts.Node),
-		wake: make(chan struct{}, 1), have: map[string]bool{}}
+		wake: make(chan struct{}, 1), have: map[string]int64{}}
 }
 
 func (c *copier) poke() {
@@ -94,9 +96,11 @@ func (c *copier) run(stop <-chan struct{}, done *sync.WaitGroup) {
 
 // pass copies everything not yet in the store.
 func (c *copier) pass(ctx context.Context) error {
+	c.run1.Lock()
+	defer c.run1.Unlock()
+	err := c.copyAll(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.copyAll(ctx)
 	if err != nil {
 		c.lastErr = err.Error()
 		if ctx.Err() == nil {
@@ -114,7 +118,7 @@ func (c *copier) copyAll(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("listing %s: %w", c.prefix, err)
 			}
-			c.have[info.Key] = true
+			c.have[info.Key] = info.Size
 		}
 		c.listed = true
 	}
@@ -126,14 +130,13 @@ func (c *copier) copyAll(ctx context.Context) error {
 	var end uint64
 	for i := 0; i+1 < len(segs); i++ {
 		key := c.prefix + segmentsDir + "/" + segs[i].name
-		if !c.have[key] {
-			if err := c.put(ctx, key, filepath.Join(c.l.dir, segmentsDir, segs[i].name)); err != nil {
-				return err
-			}
-			c.have[key] = true
+		if err := c.ensure(ctx, key, filepath.Join(c.l.dir, segmentsDir, segs[i].name)); err != nil {
+			return err
 		}
 		end = segs[i+1].first
+		c.mu.Lock()
 		c.copied = end
+		c.mu.Unlock()
 	}
 	names, _, err := listNames(filepath.Join(c.l.dir, checkpointsDir))
 	if err != nil {
@@ -145,14 +148,39 @@ func (c *copier) copyAll(ctx context.Context) error {
 		if size > end {
 			break
 		}
-		if c.have[key] {
-			continue
-		}
-		if err := c.put(ctx, key, filepath.Join(c.l.dir, checkpointsDir, name)); err != nil {
+		if err := c.ensure(ctx, key, filepath.Join(c.l.dir, checkpointsDir, name)); err != nil {
 			return err
 		}
-		c.have[key] = true
 	}
+	return nil
+}
+
+// ensure copies the file at path to key unless the store holds it. An
+// object found by the first listing is taken as ours when its size is
+// right (a copy made before a restart) and compared byte for byte when not.
+func (c *copier) ensure(ctx context.Context, key, path string) error {
+	size, ok := c.have[key]
+	if ok && size < 0 {
+		return nil
+	}
+	if ok {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		if fi.Size() != size {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if err := c.same(ctx, key, data); err != nil {
+				return err
+			}
+		}
+	} else if err := c.put(ctx, key, path); err != nil {
+		return err
+	}
+	c.have[key] = -1
 	return nil
 }
 
