@@ -72,6 +72,7 @@ func TestMain(m *testing.M) {
 	if fixture.dir != "" {
 		os.RemoveAll(fixture.dir)
 	}
+	cleanupBench()
 	os.Exit(code)
 }
 
