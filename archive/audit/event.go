@@ -18,11 +18,11 @@ import (
 // plus QueryHash and Detail. It never holds a title, a summary, the text of a
 // query or any content: codes and identifiers only.
 type Event struct {
-	// Time is when the action was decided. A zero Time is filled in from
-	// the log's clock. The log keeps times non-decreasing in sequence
-	// order (a time earlier than its predecessor's is raised to it), so a
-	// time range is a contiguous range of events. Stored in UTC to the
-	// nanosecond.
+	// Time is when the action was decided. A zero Time, or one ahead of
+	// the log's clock, is replaced by the clock's reading. The log keeps
+	// times non-decreasing in sequence order (a time earlier than its
+	// predecessor's is raised to it), so a time range is a contiguous
+	// range of events. Stored in UTC to the nanosecond.
 	Time time.Time `json:"time"`
 	// Actor is the acting subject's id, or SystemActor for the log itself.
 	Actor string `json:"actor"`

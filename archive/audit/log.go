@@ -55,7 +55,8 @@ type Options struct {
 	// (defaults 1000 events, 10 s).
 	CheckpointEvery    int
 	CheckpointInterval time.Duration
-	// SegmentBytes and SegmentAge bound a segment (defaults 16 MiB, 1 h):
+	// SegmentBytes and SegmentAge bound a segment (defaults 16 MiB, at
+	// most 1 GiB, and 1 h):
 	// a full or old segment is completed, checkpointed and copied to the
 	// store, and a new one is started.
 	SegmentBytes int64
@@ -100,6 +101,8 @@ func (o *Options) normalize() error {
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = 16 << 20
 	}
+	// Record offsets in the index are 32-bit.
+	o.SegmentBytes = min(o.SegmentBytes, 1<<30)
 	if o.SegmentAge <= 0 {
 		o.SegmentAge = time.Hour
 	}
@@ -592,9 +595,12 @@ func (l *Log) Append(ctx context.Context, e Event) (uint64, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
-	t := e.Time
-	if t.IsZero() {
-		t = l.opts.Clock()
+	// The caller's time is kept unless it is ahead of the log's clock:
+	// one event stamped in the future would otherwise hold every later
+	// event at that time.
+	t, now := e.Time, l.opts.Clock()
+	if t.IsZero() || t.After(now) {
+		t = now
 	}
 	if t.UnixNano() < l.lastTime {
 		t = time.Unix(0, l.lastTime)

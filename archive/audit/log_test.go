@@ -92,8 +92,6 @@ func TestTimesAreMonotonic(t *testing.T) {
 	clock := newClock()
 	l := openLog(t, t.TempDir(), testOptions(clock))
 	defer closeLog(t, l)
-	e := sampleEvent(0)
-	e.Time = clock.now().Add(time.Hour)
 	appendEvent := func(e Event) Entry {
 		seq, err := l.Append(t.Context(), e)
 		if err != nil {
@@ -105,8 +103,14 @@ func TestTimesAreMonotonic(t *testing.T) {
 		}
 		return en
 	}
+	e := sampleEvent(0)
+	e.Time = clock.now().Add(time.Hour)
+	if en := appendEvent(e); en.Time.After(clock.now()) {
+		t.Fatalf("a time ahead of the clock was kept: %v", en.Time)
+	}
+	e.Time = clock.now()
 	first := appendEvent(e)
-	e.Time = clock.now() // earlier than the first event
+	e.Time = first.Time.Add(-time.Second) // earlier than the first event
 	second := appendEvent(e)
 	if !second.Time.Equal(first.Time) || second.Time.Location() != time.UTC {
 		t.Fatalf("second event at %v, first at %v", second.Time, first.Time)
