@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"khomat/archive/store"
 	"khomat/archive/store/storetest"
 )
@@ -77,7 +79,24 @@ func TestCopyToFolderStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	testCopy(t, st)
+	v := testCopy(t, st)
+
+	// The bucket copy is checked like the folder: a segment deleted from
+	// the bucket is found and named.
+	keys := bucketKeys(t, st, "audit/node1/segments/")
+	victim := keys[1]
+	if err := st.Delete(t.Context(), victim, store.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(t.Context(), Bucket{Store: st, Node: "node1"}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(victim, "audit/node1/segments/")
+	first, _ := parseSeqName(name)
+	if len(rep.Problems) != 1 || rep.Problems[0].Kind != Removed || rep.Problems[0].Segment != name || rep.Problems[0].Seq != first {
+		t.Fatalf("after deleting %s: %v", victim, rep.Problems)
+	}
 }
 
 func TestCopyToS3(t *testing.T) {
@@ -100,7 +119,7 @@ func TestCopyToS3(t *testing.T) {
 
 // testCopy writes a log whose store is st, first while st is stuck, then
 // while it fails, then healthy, and verifies the copy in the bucket.
-func testCopy(t *testing.T, st store.Store) {
+func testCopy(t *testing.T, st store.Store) note.Verifier {
 	// Retention is set from the log's clock, and the server compares it
 	// with its own.
 	clock := newClock()
@@ -149,6 +168,7 @@ func testCopy(t *testing.T, st store.Store) {
 	appendN(t, l, 80, 5)
 	closeLog(t, l)
 	verifyOK(t, Bucket{Store: st, Node: "node1"}, verifierOf(t, l), 85)
+	return verifierOf(t, l)
 }
 
 func TestCopyFindsAForeignObject(t *testing.T) {

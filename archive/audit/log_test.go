@@ -87,6 +87,20 @@ func TestAppendReopenVerify(t *testing.T) {
 	})
 }
 
+func TestAppendRefusesCancelledContext(t *testing.T) {
+	t.Parallel()
+	l := openLog(t, t.TempDir(), testOptions(newClock()))
+	defer closeLog(t, l)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := l.Append(ctx, sampleEvent(0)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Append = %v, want context.Canceled", err)
+	}
+	if s := l.Status(); s.Size != 0 {
+		t.Fatalf("a refused event was recorded: %+v", s)
+	}
+}
+
 func TestTimesAreMonotonic(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
