@@ -172,6 +172,7 @@ type Log struct {
 	segs   []segmentInfo // every segment, oldest first
 
 	kick     chan struct{}
+	started  bool // the background goroutines run
 	copier   *copier
 	stop     chan struct{}
 	loopDone sync.WaitGroup
@@ -230,6 +231,10 @@ func Open(dir string, opts Options) (*Log, error) {
 		pend: &batch{}, spare: &batch{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
 	if err := l.open(); err != nil {
+		if l.started {
+			l.shutdown()
+			return nil, err
+		}
 		if l.hashes != nil {
 			l.hashes.close()
 		}
@@ -250,8 +255,13 @@ func (l *Log) open() error {
 	if err := l.loadKeys(len(segNames) > 0); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(filepath.Join(l.dir, tmpDir)); err == nil {
+	// Leftovers of writes a crash interrupted.
+	err = os.RemoveAll(filepath.Join(l.dir, tmpDir))
+	if err == nil {
 		err = os.MkdirAll(filepath.Join(l.dir, tmpDir), 0o700)
+	}
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	if err := l.loadCheckpoint(); err != nil {
 		return err
@@ -293,6 +303,7 @@ func (l *Log) open() error {
 	if l.opts.Store != nil {
 		l.copier = newCopier(l)
 	}
+	l.started = true
 	l.loopDone.Add(1)
 	go l.loop()
 	if l.copier != nil {
@@ -304,14 +315,12 @@ func (l *Log) open() error {
 		// history, not only in an operator's message.
 		e := Event{Actor: SystemActor, Action: ActionAuditRecover, Outcome: Allowed, Reason: "torn_tail", Detail: torn}
 		if _, err := l.Append(context.Background(), e); err != nil {
-			l.shutdown()
 			return err
 		}
 	}
 	if l.durable > l.cp.Size {
 		if _, err := l.makeCheckpoint(l.durable); err != nil {
-			l.shutdown()
-			return err
+			return fmt.Errorf("audit: %w", err)
 		}
 	}
 	return nil
