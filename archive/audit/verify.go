@@ -142,6 +142,7 @@ type Problem struct {
 	Detail string
 }
 
+// String describes the problem in one line, as a report prints it.
 func (p Problem) String() string {
 	s := string(p.Kind)
 	if p.Segment != "" {
