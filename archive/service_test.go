@@ -541,3 +541,48 @@ func TestSweep(t *testing.T) {
 		}
 	})
 }
+
+// TestCorpus: the indexer's system view sees every committed document at
+// every level, reads its content, and writes nothing to the audit log.
+func TestCorpus(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		want := map[archive.ID]string{}
+		for i, level := range access.Levels() {
+			body := fmt.Sprint("nội dung ", i)
+			doc, err := f.svc.Create(ctx, archivist, meta(level), upload([]byte(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[doc.ID] = body
+		}
+		// Debris of an interrupted create is not a document.
+		orphan, _ := archive.NewID(rand.Reader)
+		if _, err := f.store.Put(ctx, "docs/"+orphan.String()+"/0000000001/blob", strings.NewReader("x"), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		events := len(f.audit.events)
+		got := 0
+		for doc, err := range f.svc.Corpus().Documents(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := f.svc.Corpus().Open(ctx, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || string(b) != want[doc.ID] {
+				t.Fatalf("%s reads %q, %v; want %q", doc.ID, b, err, want[doc.ID])
+			}
+			got++
+		}
+		if got != len(want) {
+			t.Fatalf("Corpus yielded %d documents, want %d", got, len(want))
+		}
+		if len(f.audit.events) != events {
+			t.Fatal("the corpus wrote audit events")
+		}
+	})
+}
