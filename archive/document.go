@@ -152,8 +152,38 @@ type Document struct {
 	// The first entry's From is the level the document was created at;
 	// the last entry's To is the current Level.
 	History []ClassificationChange `json:"classification_history,omitempty"`
+	// Destruction is the pending request to destroy the document, if any.
+	Destruction *DestructionRequest `json:"destruction,omitempty"`
+	// CopyRegister is the copy register (sổ đăng ký sao, chụp): every request
+	// to take a copy of the document out of the archive, its approval and
+	// its use, oldest first.
+	CopyRegister []CopyRequest `json:"copy_register,omitempty"`
 
 	Metadata
+}
+
+// DestructionRequest is a request to destroy a document. Destruction needs
+// two people: the security officer who approves it must not be the one who
+// asked.
+type DestructionRequest struct {
+	By          string    `json:"by"`
+	At          time.Time `json:"at"`
+	Reason      string    `json:"reason,omitempty"`
+	DecisionRef string    `json:"decision_ref,omitempty"` // the appraisal council's decision
+}
+
+// CopyRequest is one entry of a document's copy register: who asked to take
+// a copy (a download) and why, who approved it, and when it was taken. An
+// approval is good for one copy.
+type CopyRequest struct {
+	ID           string    `json:"id"`
+	By           string    `json:"by"`
+	At           time.Time `json:"at"`
+	Reason       string    `json:"reason,omitempty"`
+	ApprovedBy   string    `json:"approved_by,omitempty"`
+	ApprovedAt   time.Time `json:"approved_at,omitzero"`
+	TakenAt      time.Time `json:"taken_at,omitzero"`
+	TakenVersion uint32    `json:"taken_version,omitempty"`
 }
 
 // ClassificationChange records one change of a document's level: raising,
@@ -222,6 +252,11 @@ func (m *Metadata) ProtectionEnd(rules Rules) (end Date, ok bool) {
 // marks "verify": they come from configuration and are passed in, never read
 // from a global. The zero Rules apply the defaults.
 type Rules struct {
+	// CopyApprovalFrom is the lowest level at which a download (a copy)
+	// needs a security officer's approval first. Zero (Unclassified, which
+	// never needs one) means the default, Tuyệt mật. Every download of a
+	// classified document is registered whatever this says.
+	CopyApprovalFrom access.Level
 	// ProtectionYears overrides the default protection period of a level
 	// (access.Level.DefaultProtectionYears: 30/20/10 years under the 2018
 	// law). Levels absent from the map, or mapped to 0 or less, keep the
@@ -231,6 +266,14 @@ type Rules struct {
 	// such as DateIssued. Nil means Việt Nam's UTC+7, which has no
 	// daylight saving time, so no time zone database is needed.
 	Location *time.Location
+}
+
+// copyApprovalFrom returns the level from which downloads need approval.
+func (r Rules) copyApprovalFrom() access.Level {
+	if r.CopyApprovalFrom == access.Unclassified {
+		return access.TopSecret
+	}
+	return r.CopyApprovalFrom
 }
 
 // DefaultProtectionYears returns the protection period of level l under r.

@@ -14,6 +14,7 @@ import (
 //	                             level's KEK; <gen> is the envelope generation
 //	docs/<id>/rev/<rev>          metadata revision <rev>: a small header and the
 //	                             sealed Document; the highest revision is current
+//	docs/<id>/destroyed          an empty tombstone: the document was destroyed
 //
 // Numbers are written as 10 decimal digits so that their text order is their
 // numeric order. A document exists once its first revision does: revisions
@@ -39,6 +40,11 @@ func envKey(id ID, ver, gen uint32) string { return envPrefix(id, ver) + num(gen
 func revPrefix(id ID) string { return docPrefix(id) + "rev/" }
 
 func revKey(id ID, rev uint32) string { return revPrefix(id) + num(rev) }
+
+// tombstoneKey marks a destroyed document: written before its envelopes are
+// deleted, it makes the document not found even if the deletion is
+// interrupted, and tells the sweep to remove what is left.
+func tombstoneKey(id ID) string { return docPrefix(id) + "destroyed" }
 
 // afterDoc is a start-after key that skips every object of id in a listing.
 func afterDoc(id ID) string { return docsPrefix + id.String() + "0" }

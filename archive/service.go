@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"khomat/archive/access"
@@ -108,11 +109,16 @@ func binding(id ID, ver uint32) crypto.Binding { return crypto.Binding{DocID: id
 // ErrNotFound; anything altered is ErrIntegrity.
 func (s *Service) load(ctx context.Context, id ID) (*state, error) {
 	var last string
-	for info, err := range s.store.List(ctx, revPrefix(id), "") {
+	for info, err := range s.store.List(ctx, docPrefix(id), "") {
 		if err != nil {
 			return nil, fmt.Errorf("archive: loading %s: %w", id, err)
 		}
-		last = info.Key
+		switch {
+		case info.Key == tombstoneKey(id):
+			return nil, ErrNotFound // destroyed
+		case strings.HasPrefix(info.Key, revPrefix(id)):
+			last = info.Key
+		}
 	}
 	if last == "" {
 		return nil, ErrNotFound
@@ -356,16 +362,28 @@ type OpenOptions struct {
 // plaintext at the end and fails with ErrIntegrity on a mismatch, before
 // the reader reports EOF.
 func (s *Service) Open(ctx context.Context, a Actor, id ID, opts OpenOptions) (*Content, error) {
-	act := access.Read
+	act, res := access.Read, (func(*state) access.Resource)(nil)
 	if opts.Download {
-		act = access.Download
+		act, res = access.Download, s.downloadResource(a)
 	}
-	st, err := s.loadFor(ctx, a, act, id, nil)
+	st, err := s.loadFor(ctx, a, act, id, res)
 	if err != nil {
 		return nil, err
 	}
+	ev := AuditEvent{Action: act.String(), Object: id.String(), Level: st.doc.Level}
+	if opts.Download && st.doc.Level.Classified() {
+		// A download of a classified document is a copy: it enters the
+		// copy register before a byte goes out.
+		ver := opts.Version
+		if ver == 0 {
+			ver = st.doc.Version
+		}
+		if err := s.registerCopy(ctx, a, st, ver); err != nil {
+			s.failed(ctx, a, ev, err)
+			return nil, err
+		}
+	}
 	doc := st.doc
-	ev := AuditEvent{Action: act.String(), Object: id.String(), Level: doc.Level}
 	if opts.Version != 0 && opts.Version != doc.Version {
 		doc, err = s.versionDoc(ctx, st, opts.Version)
 		if err != nil {

@@ -434,8 +434,9 @@ type SweepStats struct {
 }
 
 // Sweep removes the debris of interrupted changes: objects of documents that
-// never committed, blobs and envelopes of versions that never committed, and
-// envelope generations left behind by a reclassification. Objects younger
+// never committed, blobs and envelopes of versions that never committed,
+// envelope generations left behind by a reclassification, and whatever an
+// interrupted destruction left beside its tombstone. Objects younger
 // than grace are left alone, as an upload may still be writing them. It
 // runs at start and on demand; it is not audited per object (it removes
 // nothing that was ever visible) and reads no content.
@@ -452,11 +453,22 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (SweepStats, e
 			s.log.Warn("sweep: document does not load; left alone", "doc_id", id.String(), "err", err)
 			continue
 		}
+		// A destroyed document's leftovers go whatever their age.
+		destroyed := false
+		if st == nil {
+			if _, err := s.store.Stat(ctx, tombstoneKey(id)); err == nil {
+				destroyed = true
+			}
+		}
 		for info, err := range s.store.List(ctx, docPrefix(id), "") {
 			if err != nil {
 				return stats, err
 			}
-			if info.ModTime.After(cutoff) || (st != nil && st.keeps(info.Key)) {
+			switch {
+			case info.Key == tombstoneKey(id):
+				continue
+			case destroyed:
+			case info.ModTime.After(cutoff) || (st != nil && st.keeps(info.Key)):
 				continue
 			}
 			if err := s.store.Delete(ctx, info.Key, store.DeleteOptions{AllVersions: true}); err != nil {

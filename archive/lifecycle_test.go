@@ -1,0 +1,162 @@
+package archive_test
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"khomat/archive"
+	"khomat/archive/access"
+	"khomat/archive/store"
+)
+
+var officer2 = actor("officer-2", access.TopSecret, access.SecurityOfficer)
+
+// TestDestruction: two people, then nothing of the document opens, and no
+// envelope is left in the store.
+func TestDestruction(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		doc, err := f.svc.Create(ctx, archivist, meta(access.Secret), upload([]byte("sẽ bị tiêu hủy")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.AddVersion(ctx, archivist, doc.ID, upload([]byte("bản 2"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.ApproveDestruction(ctx, officer, doc.ID); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("approval without a request = %v, want ErrForbidden", err)
+		}
+		if _, err := f.svc.RequestDestruction(ctx, cadreToi, doc.ID, "r", "d"); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("request by a reader = %v, want ErrForbidden", err)
+		}
+		req, err := f.svc.RequestDestruction(ctx, officer, doc.ID, "hết thời hạn lưu trữ", "QĐ hội đồng 5/2026")
+		if err != nil || req.Destruction == nil || req.Destruction.By != "officer" {
+			t.Fatalf("request = %+v, %v", req.Destruction, err)
+		}
+		if _, err := f.svc.RequestDestruction(ctx, archivist, doc.ID, "again", "d"); !errors.Is(err, archive.ErrConflict) {
+			t.Fatalf("a second request = %v, want ErrConflict", err)
+		}
+		if err := f.svc.ApproveDestruction(ctx, officer, doc.ID); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("approval by the requester = %v, want ErrForbidden", err)
+		}
+		if err := f.svc.ApproveDestruction(ctx, archivist, doc.ID); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("approval by an archivist = %v, want ErrForbidden", err)
+		}
+		if err := f.svc.ApproveDestruction(ctx, officer2, doc.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Get(ctx, officer, doc.ID); !errors.Is(err, archive.ErrNotFound) {
+			t.Fatalf("Get after destruction = %v, want ErrNotFound", err)
+		}
+		if _, ok := f.index.indexed[doc.ID]; ok {
+			t.Fatal("the destroyed document is still indexed")
+		}
+		var left []string
+		for info, err := range f.store.List(ctx, "docs/"+doc.ID.String()+"/", "") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			left = append(left, info.Key)
+		}
+		if len(left) != 1 || !strings.HasSuffix(left[0], "/destroyed") {
+			t.Fatalf("after destruction the store holds %q, want only the tombstone", left)
+		}
+		if got := f.audit.find("approve_destruction", archive.Allowed, "officer-2"); len(got) != 1 {
+			t.Fatalf("approval audited %d times", len(got))
+		}
+	})
+}
+
+// TestInterruptedDestruction: a tombstone alone already hides the document,
+// and the sweep removes the rest whatever its age.
+func TestInterruptedDestruction(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		doc, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload([]byte("x")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.Put(ctx, "docs/"+doc.ID.String()+"/destroyed", strings.NewReader(""), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Get(ctx, officer, doc.ID); !errors.Is(err, archive.ErrNotFound) {
+			t.Fatalf("Get of a tombstoned document = %v", err)
+		}
+		stats, err := f.svc.Sweep(ctx, 24*time.Hour)
+		if err != nil || stats.Removed != 3 {
+			t.Fatalf("sweep = %+v, %v; want the blob, envelope and revision removed", stats, err)
+		}
+	})
+}
+
+// TestCopyRegister: every download of a classified document enters the
+// register; Tuyệt mật needs an approval by another person, good for one
+// copy.
+func TestCopyRegister(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		reader := actor("cadre-tm", access.TopSecret, access.Reader)
+		download := func(a archive.Actor, id archive.ID) error {
+			c, err := f.svc.Open(ctx, a, id, archive.OpenOptions{Download: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = io.ReadAll(c)
+			return err
+		}
+		secret, err := f.svc.Create(ctx, archivist, meta(access.Secret), upload([]byte("tối mật")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := download(reader, secret.ID); err != nil {
+			t.Fatalf("download of a Tối mật document (no approval needed by default): %v", err)
+		}
+		doc, _ := f.svc.Get(ctx, reader, secret.ID)
+		if len(doc.CopyRegister) != 1 || doc.CopyRegister[0].By != "cadre-tm" || doc.CopyRegister[0].TakenAt.IsZero() {
+			t.Fatalf("register after a download: %+v", doc.CopyRegister)
+		}
+
+		top, err := f.svc.Create(ctx, archivist, meta(access.TopSecret), upload([]byte("tuyệt mật")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := download(reader, top.ID); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("download of Tuyệt mật without approval = %v, want ErrForbidden", err)
+		}
+		if c, err := f.svc.Open(ctx, reader, top.ID, archive.OpenOptions{}); err != nil {
+			t.Fatalf("viewing (not copying) needs no approval: %v", err)
+		} else {
+			c.Close()
+		}
+		req, err := f.svc.RequestCopy(ctx, reader, top.ID, "phục vụ họp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.ApproveCopy(ctx, reader, top.ID, req.ID); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("self-approval by a reader = %v, want ErrForbidden", err)
+		}
+		if _, err := f.svc.ApproveCopy(ctx, officer, top.ID, "nosuchrequest"); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("approving an unknown request = %v, want ErrForbidden", err)
+		}
+		if _, err := f.svc.ApproveCopy(ctx, officer, top.ID, req.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := download(reader, top.ID); err != nil {
+			t.Fatalf("download with an approval: %v", err)
+		}
+		if err := download(reader, top.ID); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("a second download on one approval = %v, want ErrForbidden", err)
+		}
+		doc, _ = f.svc.Get(ctx, reader, top.ID)
+		if len(doc.CopyRegister) != 1 || doc.CopyRegister[0].ApprovedBy != "officer" || doc.CopyRegister[0].TakenVersion != 1 {
+			t.Fatalf("register: %+v", doc.CopyRegister)
+		}
+		if denied := f.audit.find("download", archive.Denied, "cadre-tm"); len(denied) != 2 || denied[0].Reason != "copy_not_approved" {
+			t.Fatalf("refused downloads audited as %+v", denied)
+		}
+	})
+}
