@@ -28,8 +28,10 @@ type Resource struct {
 	// pending request.
 	RequestedBy string
 	// CopyApproved reports that an approved copy request of this subject
-	// for this document is on record (Download at CopyApprovalFrom and
-	// above). Finding and consuming that approval is the service's job.
+	// for this document is on record, or that the archive's rules need no
+	// approval at this level (Download at CopyApprovalFrom and above; the
+	// archive raises the threshold by configuration, by default to Tuyệt
+	// mật). Finding and consuming that approval is the service's job.
 	CopyApproved bool
 }
 
