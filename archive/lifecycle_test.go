@@ -160,3 +160,44 @@ func TestCopyRegister(t *testing.T) {
 		}
 	})
 }
+
+// TestDeclassifyExpired: a document whose protection period has ended is
+// declassified by the system, with an automatic history entry, and becomes
+// readable to an uncleared cadre; one still protected is left alone.
+func TestDeclassifyExpired(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		old := meta(access.Confidential)
+		old.DateIssued = archive.Date{Year: 2010, Month: 5, Day: 1} // 10 years: ended in 2020
+		expired, err := f.svc.Create(ctx, archivist, old, upload([]byte("cũ")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		current, err := f.svc.Create(ctx, archivist, meta(access.Secret), upload([]byte("mới")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.svc.DeclassifyExpired(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("DeclassifyExpired = %d, %v; want 1", n, err)
+		}
+		uncleared := actor("cadre-0", access.Unclassified, access.Reader)
+		doc, err := f.svc.Get(ctx, uncleared, expired.ID)
+		if err != nil {
+			t.Fatalf("the declassified document for an uncleared cadre: %v", err)
+		}
+		h := doc.History
+		if doc.Level != access.Unclassified || len(h) != 1 || !h[0].Automatic || h[0].From != access.Confidential || h[0].By != "" {
+			t.Fatalf("declassified as %v with history %+v", doc.Level, h)
+		}
+		if _, err := f.svc.Get(ctx, uncleared, current.ID); !errors.Is(err, archive.ErrNotFound) {
+			t.Fatalf("the protected document: %v", err)
+		}
+		if ev := f.audit.find("lower_level", archive.Allowed, archive.SystemID); len(ev) != 1 || ev[0].Reason != "protection_expired" {
+			t.Fatalf("audited as %+v", ev)
+		}
+		if n, err := f.svc.DeclassifyExpired(ctx); err != nil || n != 0 {
+			t.Fatalf("second pass = %d, %v; want 0", n, err)
+		}
+	})
+}

@@ -306,19 +306,27 @@ func (s *Service) Reclassify(ctx context.Context, a Actor, id ID, r Reclassifica
 		return Document{}, err
 	}
 	ev.Action, ev.Object, ev.Level = act.String(), id.String(), from
-
 	now := s.now().UTC()
+	return s.changeLevel(ctx, a, st, ev, ClassificationChange{
+		At: now, By: a.Subject.ID, From: from, To: r.To, Reason: r.Reason, DecisionRef: r.DecisionRef,
+	}, r)
+}
+
+// changeLevel moves an authorized document to change.To: every version's
+// data key is rewrapped under the new level's KEK as a new envelope
+// generation, the revision recording the change commits it, and the old
+// generation is destroyed.
+func (s *Service) changeLevel(ctx context.Context, a Actor, st *state, ev AuditEvent, change ClassificationChange, r Reclassification) (Document, error) {
+	id, from, now := st.doc.ID, st.doc.Level, change.At
 	doc := st.doc
 	doc.Revision = st.rev + 1
-	doc.Level = r.To
+	doc.Level = change.To
 	doc.UpdatedBy, doc.UpdatedAt = a.Subject.ID, now
-	doc.History = append(doc.History[:len(doc.History):len(doc.History)], ClassificationChange{
-		At: now, By: a.Subject.ID, From: from, To: r.To, Reason: r.Reason, DecisionRef: r.DecisionRef,
-	})
+	doc.History = append(doc.History[:len(doc.History):len(doc.History)], change)
 	// A change of level starts a new protection period from the date of
 	// the decision; declassified documents have none.
 	doc.Protection = Protection{}
-	if r.To.Classified() {
+	if change.To.Classified() {
 		doc.Protection = Protection{Years: r.ProtectionYears, Since: s.rules.Today(now)}
 	}
 	if r.StateSecretRef != "" {
@@ -340,7 +348,7 @@ func (s *Service) Reclassify(ctx context.Context, a Actor, id ID, r Reclassifica
 		if err != nil {
 			return fail(err)
 		}
-		rewrapped, err := crypto.Rewrap(s.keys, env, crypto.Level(from), binding(id, ver), crypto.Level(r.To))
+		rewrapped, err := crypto.Rewrap(s.keys, env, crypto.Level(from), binding(id, ver), crypto.Level(change.To))
 		if err != nil {
 			return fail(fmt.Errorf("archive: rewrapping %s version %d: %w", id, ver, ErrIntegrity))
 		}
@@ -360,6 +368,54 @@ func (s *Service) Reclassify(ctx context.Context, a Actor, id ID, r Reclassifica
 	}
 	s.indexDoc(ctx, doc, newGen)
 	return doc, nil
+}
+
+// SystemID is the actor id of what the archive does by itself, on no
+// user's behalf (automatic declassification).
+const SystemID = "system"
+
+// DeclassifyExpired declassifies every document whose protection period has
+// ended (giải mật đương nhiên): its level becomes unclassified, with an
+// automatic history entry and no decision, and its data keys are rewrapped
+// under the unclassified KEK. Each is audited as a lower_level by the
+// system. It returns how many documents it declassified; run it daily.
+func (s *Service) DeclassifyExpired(ctx context.Context) (int, error) {
+	today := s.rules.Today(s.now())
+	n := 0
+	for id, err := range s.ids(ctx) {
+		if err != nil {
+			return n, err
+		}
+		st, err := s.load(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			s.log.Warn("declassification pass: document does not load; left alone", "doc_id", id.String(), "err", err)
+			continue
+		}
+		end, ok := st.doc.ProtectionEnd(s.rules)
+		if !st.doc.Level.Classified() || !ok || today.Before(end) {
+			continue
+		}
+		ev := AuditEvent{
+			Action: access.LowerLevel.String(), Object: id.String(), Version: st.doc.Version,
+			Level: st.doc.Level, Target: access.Unclassified, Outcome: Allowed, Reason: "protection_expired",
+		}
+		system := Actor{Subject: access.Subject{ID: SystemID}}
+		if err := s.record(ctx, system, ev); err != nil {
+			return n, err
+		}
+		change := ClassificationChange{
+			At: s.now().UTC(), From: st.doc.Level, To: access.Unclassified, Automatic: true,
+			Reason: fmt.Sprintf("protection period ended %s", end),
+		}
+		if _, err := s.changeLevel(ctx, system, st, ev, change, Reclassification{}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // List yields the current metadata of every document the actor may read,
