@@ -10,6 +10,7 @@ import (
 	"khomat/archive"
 	"khomat/archive/access"
 	"khomat/archive/store"
+	"khomat/crypto"
 )
 
 var officer2 = actor("officer-2", access.TopSecret, access.SecurityOfficer)
@@ -198,6 +199,65 @@ func TestDeclassifyExpired(t *testing.T) {
 		}
 		if n, err := f.svc.DeclassifyExpired(ctx); err != nil || n != 0 {
 			t.Fatalf("second pass = %d, %v; want 0", n, err)
+		}
+	})
+}
+
+// TestRewrapAfterRotation: after a level's KEK is rotated, the rewrap pass
+// moves every document of the level to the new version, the old version can
+// be retired, and everything still opens; other levels are untouched.
+func TestRewrapAfterRotation(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		var secret []archive.ID
+		for i := range 3 {
+			doc, err := f.svc.Create(ctx, archivist, meta(access.Secret), upload([]byte{byte(i)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if _, err := f.svc.AddVersion(ctx, archivist, doc.ID, upload([]byte("v2"))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			secret = append(secret, doc.ID)
+		}
+		other, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload([]byte("mật")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, _ := f.keys.Active(crypto.Secret)
+		if _, err := f.keys.Rotate(crypto.Secret, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		admin := actor("admin", access.TopSecret, access.Admin)
+		if _, err := f.svc.Rewrap(ctx, archivist, access.Secret); !errors.Is(err, archive.ErrForbidden) {
+			t.Fatalf("rewrap by an archivist = %v, want ErrForbidden", err)
+		}
+		stats, err := f.svc.Rewrap(ctx, admin, access.Secret)
+		if err != nil || stats.Documents != 3 || stats.Rewrapped != 3 {
+			t.Fatalf("Rewrap = %+v, %v", stats, err)
+		}
+		if stats, err := f.svc.Rewrap(ctx, admin, access.Secret); err != nil || stats.Rewrapped != 0 {
+			t.Fatalf("second pass = %+v, %v; want nothing to do", stats, err)
+		}
+		if err := f.keys.Retire(crypto.Secret, old, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range append(secret, other.ID) {
+			for ver := uint32(1); ; ver++ {
+				c, err := f.svc.Open(ctx, cadreToi, id, archive.OpenOptions{Version: ver})
+				if errors.Is(err, archive.ErrNotFound) && ver > 1 {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s version %d after retiring the old key: %v", id, ver, err)
+				}
+				if _, err := io.ReadAll(c); err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+			}
 		}
 	})
 }

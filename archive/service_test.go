@@ -82,6 +82,7 @@ func (x *indexer) Remove(_ context.Context, id archive.ID) error {
 }
 
 type fixture struct {
+	keys  *crypto.Keyring
 	svc   *archive.Service
 	store store.Store
 	audit *recorder
@@ -94,7 +95,7 @@ func newFixture(t *testing.T, st store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, audit: &recorder{}, index: &indexer{indexed: map[archive.ID][]byte{}}}
+	f := &fixture{keys: keys, store: st, audit: &recorder{}, index: &indexer{indexed: map[archive.ID][]byte{}}}
 	f.svc, err = archive.New(archive.Config{Store: st, Keys: keys, Audit: f.audit, Index: f.index})
 	if err != nil {
 		t.Fatal(err)
