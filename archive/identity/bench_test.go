@@ -1,0 +1,105 @@
+package identity
+
+import (
+	"context"
+	"testing"
+
+	"khomat/archive/access"
+	"khomat/archive/store"
+)
+
+// Reproduce with (docs/BENCHMARKS.md, "Identity"):
+//
+//	./scripts/with-minio.sh go test -run='^$' -bench=. -benchmem -count=5 ./archive/identity/
+
+func forEachBenchStore(b *testing.B, fn func(b *testing.B, st store.Store)) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) { fn(b, be.open(b)) })
+	}
+}
+
+// BenchmarkLogin is a successful login with the default Argon2id
+// parameters: two reads (username index, user record), one hash, one audit
+// event (in memory here) and one session write.
+func BenchmarkLogin(b *testing.B) {
+	forEachBenchStore(b, func(b *testing.B, st store.Store) {
+		e := newEnv(b, st, func(c *Config) { c.Argon2 = DefaultArgon2Params() })
+		ctx := context.Background()
+		b.ResetTimer()
+		for b.Loop() {
+			if _, _, _, err := e.svc.Login(ctx, rootName, rootPass, "10.0.0.1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLoginFailure compares the two failures a client could try to
+// tell apart: a wrong password for an account that exists, and a username
+// that does not exist. Both hash with the default parameters and read the
+// store twice.
+func BenchmarkLoginFailure(b *testing.B) {
+	forEachBenchStore(b, func(b *testing.B, st store.Store) {
+		e := newEnv(b, st, func(c *Config) {
+			c.Argon2 = DefaultArgon2Params()
+			c.Throttle = ThrottleConfig{UserFree: 1 << 30, AddrFree: 1 << 30}
+		})
+		ctx := context.Background()
+		for _, name := range []string{rootName, "khongco"} {
+			b.Run(map[string]string{rootName: "wrong-password", "khongco": "unknown-user"}[name], func(b *testing.B) {
+				for b.Loop() {
+					if _, _, _, err := e.svc.Login(ctx, name, "mật khẩu sai hoàn toàn", "10.0.0.1"); err != ErrBadCredentials {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+}
+
+// BenchmarkAuthenticate checks a token against a fresh cache: no store
+// access. The parallel form runs on every core.
+func BenchmarkAuthenticate(b *testing.B) {
+	e := newEnv(b, backends()[0].open(b))
+	ctx := context.Background()
+	e.mustCreate("canbo", []access.Role{access.Reader}, access.Secret, "kinh-te")
+	tok, _ := e.login(e.svc, "canbo")
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := e.svc.Authenticate(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := e.svc.Authenticate(ctx, tok); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkAuthenticateRecheck checks a token with Recheck < 0: every call
+// rereads the session and stats the user, the cost a node pays when it
+// trusts nothing it has cached.
+func BenchmarkAuthenticateRecheck(b *testing.B) {
+	forEachBenchStore(b, func(b *testing.B, st store.Store) {
+		e := newEnv(b, st, func(c *Config) { c.Sessions.Recheck = -1 })
+		ctx := context.Background()
+		e.mustCreate("canbo", []access.Role{access.Reader}, access.Secret)
+		tok, _ := e.login(e.svc, "canbo")
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if _, _, err := e.svc.Authenticate(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
