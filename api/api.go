@@ -129,8 +129,8 @@ type Sessions interface {
 	// Authenticate returns the user of a live session, or
 	// ErrUnauthenticated.
 	Authenticate(ctx context.Context, token string) (User, error)
-	// Logout ends the session of token.
-	Logout(ctx context.Context, token string) error
+	// Logout ends the session of token; client is the caller's address.
+	Logout(ctx context.Context, token, client string) error
 }
 
 // Users manages accounts; each call decides with access.Decide for the

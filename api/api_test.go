@@ -15,7 +15,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
 	"khomat/api"
@@ -142,7 +144,7 @@ func (panicky) Get(context.Context, archive.Actor, archive.ID) (archive.Document
 
 func TestPanicIsAProblem(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	a, err := api.New(api.Config{Documents: panicky{e.svc}, Sessions: e.ids, Audit: e.audit})
+	a, err := api.New(api.Config{Documents: panicky{e.svc}, Sessions: e.ids, Audit: e.audit, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func TestNotFoundIsTheSame(t *testing.T) {
 	}
 	var denied int
 	for _, en := range e.events() {
-		if en.Object == doc.ID.String() && en.Actor == "u-low" && en.Outcome == audit.Denied {
+		if en.Object == doc.ID.String() && en.Actor == e.userID(low) && en.Outcome == audit.Denied {
 			denied++
 		}
 	}
@@ -270,9 +272,9 @@ func TestContentRanges(t *testing.T) {
 // clear 4xx problem and nothing is stored.
 func TestBadInput(t *testing.T) {
 	e := newEnv(t, envOptions{maxUpload: 64 << 10})
-	arch := e.user("archivist", access.TopSecret, access.Archivist)
 	expired := e.user("late", access.TopSecret, access.Archivist)
-	e.ids.expire(expired)
+	e.clock.advance(13 * time.Hour) // past every session's lifetime
+	arch := e.user("archivist", access.TopSecret, access.Archivist)
 	good, _ := json.Marshal(meta("Nghị quyết", access.Secret))
 	pdf := []byte("%PDF-1.7 tài liệu")
 	upload := func(parts ...part) (io.Reader, string) { return multipartBody(parts...) }
@@ -398,7 +400,7 @@ func TestBadInput(t *testing.T) {
 			return request{method: "POST", path: "/api/v1/auth/login", body: bytes.NewReader(bytes.Repeat([]byte(" "), 2<<20)), contentType: "application/json"}
 		}, 413, api.CodeTooLarge},
 		{"bad search parameter", func() request {
-			return request{method: "GET", path: "/api/v1/search?size=100000", token: e.user("rd", access.Secret, access.Reader)}
+			return request{method: "GET", path: "/api/v1/search?size=100000", token: e.user("reader2", access.Secret, access.Reader)}
 		}, 400, api.CodeInvalidQuery},
 		{"unknown level in a reclassification", func() request {
 			return request{method: "POST", path: "/api/v1/documents/" + strings.Repeat("ab", 16) + "/classification", token: arch,
@@ -541,7 +543,7 @@ func TestUpdateAndVersions(t *testing.T) {
 // its error text.
 func TestReadyzNamesFailures(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	a, err := api.New(api.Config{Documents: e.svc, Sessions: e.ids, Audit: e.audit, Ready: []api.Check{
+	a, err := api.New(api.Config{Documents: e.svc, Sessions: e.ids, Audit: e.audit, Registry: prometheus.NewRegistry(), Ready: []api.Check{
 		api.StoreCheck(e.store),
 		{Name: "index", Check: func(context.Context) error { return errors.New("secret path /var/lib/x unreadable") }},
 	}})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,8 +12,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"slices"
-	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"khomat/archive"
 	"khomat/archive/access"
 	"khomat/archive/audit"
+	"khomat/archive/identity"
 	"khomat/archive/store"
 	"khomat/archive/store/storetest"
 	"khomat/crypto"
@@ -36,7 +35,10 @@ type env struct {
 	store  store.Store
 	audit  *audit.Log
 	auditD string
-	ids    *testIdentity
+	ids    api.Identity
+	idsvc  *identity.Service
+	admin  identity.User
+	clock  *clock
 	svc    *archive.Service
 }
 
@@ -73,7 +75,18 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := newTestIdentity()
+	clk := &clock{}
+	idsvc, err := identity.Open(context.Background(), identity.Config{Store: st, Keys: kr, Audit: log, Argon2: cheapArgon2, Clock: clk.now,
+		Throttle: identity.ThrottleConfig{UserFree: 1000, AddrFree: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idsvc.Close() })
+	admin, _, err := idsvc.EnsureAdmin(context.Background(), "admin", "mật khẩu quản trị 2025")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := api.NewIdentity(idsvc)
 	a, err := api.New(api.Config{
 		Documents: svc, Sessions: ids, Users: ids, Audit: log, Search: o.search,
 		Ready:     []api.Check{api.StoreCheck(st), api.AuditCheck(log)},
@@ -84,13 +97,44 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, api: a, store: st, audit: log, auditD: dir, ids: ids, svc: svc}
+	return &env{t: t, srv: srv, api: a, store: st, audit: log, auditD: dir, ids: ids, idsvc: idsvc, admin: admin, clock: clk, svc: svc}
 }
 
-// user makes an account and returns a session token for it.
+// user makes an account (as the first admin) and returns a session token
+// for it.
 func (e *env) user(name string, clearance access.Level, roles ...access.Role) string {
-	return e.ids.add(name, clearance, roles...)
+	e.t.Helper()
+	u := e.account(name, clearance, roles...)
+	sess, err := e.ids.Login(context.Background(), u.Username, password(name), "127.0.0.1")
+	if err != nil {
+		e.t.Fatalf("login %s: %v", name, err)
+	}
+	return sess.Token
 }
+
+// account makes an account as the first admin.
+func (e *env) account(name string, clearance access.Level, roles ...access.Role) identity.User {
+	e.t.Helper()
+	u, err := e.idsvc.Create(context.Background(), archive.Actor{Subject: e.admin.Subject(), ClientAddr: "127.0.0.1"}, identity.NewUser{
+		Username: name, Password: password(name), DisplayName: "Cán bộ " + name, Roles: roles, Clearance: clearance,
+	})
+	if err != nil {
+		e.t.Fatalf("creating %s: %v", name, err)
+	}
+	return u
+}
+
+// userID is the id of the account of a token.
+func (e *env) userID(tok string) string {
+	e.t.Helper()
+	u, err := e.ids.Authenticate(context.Background(), tok)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u.ID
+}
+
+func password(name string) string { return "mật khẩu của " + name + " 2025" }
 
 // request is one HTTP request of a test.
 type request struct {
@@ -240,131 +284,14 @@ func (e *env) events() []audit.Entry {
 	return p.Entries
 }
 
-// testIdentity stands in for archive/identity until it lands on main:
-// accounts and sessions in memory, with the same access decisions.
-type testIdentity struct {
-	mu       sync.Mutex
-	users    map[string]*api.User // by id
-	pw       map[string]string    // username → password
-	sessions map[string]string    // token → user id
-	expiry   map[string]time.Time
-}
+// clock is the identity service's clock; tests move it to expire sessions.
+type clock struct{ offset atomic.Int64 }
 
-func newTestIdentity() *testIdentity {
-	return &testIdentity{users: map[string]*api.User{}, pw: map[string]string{}, sessions: map[string]string{}, expiry: map[string]time.Time{}}
-}
+func (c *clock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
 
-func token() string {
-	var b [24]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// advance moves the clock on by d.
+func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-func (x *testIdentity) add(name string, clearance access.Level, roles ...access.Role) string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	u := &api.User{ID: "u-" + name, Username: name, DisplayName: name, Roles: roles, Clearance: clearance}
-	x.users[u.ID] = u
-	x.pw[name] = "mật khẩu của " + name
-	tok := token()
-	x.sessions[tok] = u.ID
-	x.expiry[tok] = time.Now().Add(time.Hour)
-	return tok
-}
-
-// expire ends a session as if its time had run out.
-func (x *testIdentity) expire(tok string) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.expiry[tok] = time.Now().Add(-time.Minute)
-}
-
-func (x *testIdentity) Login(ctx context.Context, username, password, client string) (api.Session, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	want, ok := x.pw[username]
-	if !ok || want != password {
-		return api.Session{}, api.ErrInvalidCredentials
-	}
-	for _, u := range x.users {
-		if u.Username == username && !u.Disabled {
-			tok := token()
-			x.sessions[tok] = u.ID
-			x.expiry[tok] = time.Now().Add(time.Hour)
-			return api.Session{Token: tok, ExpiresAt: x.expiry[tok], User: *u}, nil
-		}
-	}
-	return api.Session{}, api.ErrInvalidCredentials
-}
-
-func (x *testIdentity) Authenticate(ctx context.Context, tok string) (api.User, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	id, ok := x.sessions[tok]
-	if !ok || time.Now().After(x.expiry[tok]) || x.users[id].Disabled {
-		return api.User{}, api.ErrUnauthenticated
-	}
-	return *x.users[id], nil
-}
-
-func (x *testIdentity) Logout(ctx context.Context, tok string) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	delete(x.sessions, tok)
-	return nil
-}
-
-func (x *testIdentity) CreateUser(ctx context.Context, a archive.Actor, n api.NewUser) (api.User, error) {
-	if d := access.Decide(a.Subject, access.ManageUsers, access.Resource{Target: n.Clearance, Compartments: n.Compartments}); !d.Allow {
-		return api.User{}, api.ErrForbidden
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if _, ok := x.pw[n.Username]; ok {
-		return api.User{}, api.ErrConflict
-	}
-	u := &api.User{ID: "u-" + n.Username, Username: n.Username, DisplayName: n.DisplayName, Roles: n.Roles, Clearance: n.Clearance, Compartments: n.Compartments}
-	x.users[u.ID] = u
-	x.pw[n.Username] = n.Password
-	return *u, nil
-}
-
-func (x *testIdentity) ListUsers(ctx context.Context, a archive.Actor) ([]api.User, error) {
-	if d := access.Decide(a.Subject, access.ManageUsers, access.Resource{}); !d.Allow {
-		return nil, api.ErrForbidden
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	var out []api.User
-	for _, u := range x.users {
-		out = append(out, *u)
-	}
-	slices.SortFunc(out, func(a, b api.User) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
-
-func (x *testIdentity) UpdateUser(ctx context.Context, a archive.Actor, id string, ch api.UserChange) (api.User, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	u, ok := x.users[id]
-	if !ok {
-		return api.User{}, api.ErrNotFound
-	}
-	target := u.Clearance
-	if ch.Clearance != nil {
-		target = max(target, *ch.Clearance)
-	}
-	if d := access.Decide(a.Subject, access.ManageUsers, access.Resource{Target: target}); !d.Allow {
-		return api.User{}, api.ErrForbidden
-	}
-	if ch.Disabled != nil {
-		u.Disabled = *ch.Disabled
-	}
-	if ch.Clearance != nil {
-		u.Clearance = *ch.Clearance
-	}
-	if ch.Roles != nil {
-		u.Roles = *ch.Roles
-	}
-	return *u, nil
-}
+// cheapArgon2 keeps the tests' logins fast; the parameters of production
+// are identity.DefaultArgon2Params.
+var cheapArgon2 = identity.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}

@@ -51,6 +51,7 @@ const (
 	CodeInvalidJSON        = "invalid_json"          // a body that is not the expected JSON
 	CodeInvalidUTF8        = "invalid_utf8"          // text that is not UTF-8
 	CodeInvalidMetadata    = "invalid_metadata"      // metadata that fails validation (see errors)
+	CodeInvalidAccount     = "invalid_account"       // account data that fails validation (see errors)
 	CodeInvalidMultipart   = "invalid_multipart"     // a malformed multipart upload
 	CodeMissingMetadata    = "missing_metadata"      // an upload without its metadata part first
 	CodeMissingFile        = "missing_file"          // an upload without its file part
@@ -80,6 +81,7 @@ var messages = map[string]message{
 	CodeInvalidJSON:        {"JSON không hợp lệ", "Invalid JSON", "Nội dung yêu cầu không phải JSON hợp lệ theo đặc tả.", "The request body is not the JSON the API expects."},
 	CodeInvalidUTF8:        {"Văn bản không phải UTF-8", "Text is not UTF-8", "Nội dung có chuỗi không phải UTF-8 hợp lệ.", "The request contains text that is not valid UTF-8."},
 	CodeInvalidMetadata:    {"Thông tin tài liệu không hợp lệ", "Invalid document metadata", "Một số trường thông tin tài liệu không hợp lệ; xem danh sách lỗi.", "Some metadata fields are invalid; see the list of errors."},
+	CodeInvalidAccount:     {"Thông tin tài khoản không hợp lệ", "Invalid account data", "Một số trường thông tin tài khoản không hợp lệ; xem danh sách lỗi.", "Some account fields are invalid; see the list of errors."},
 	CodeInvalidMultipart:   {"Dữ liệu tải lên không hợp lệ", "Invalid upload", "Dữ liệu multipart không đúng định dạng hoặc bị cắt ngang.", "The multipart body is malformed or was cut off."},
 	CodeMissingMetadata:    {"Thiếu thông tin tài liệu", "Metadata missing", "Phần \"metadata\" phải đứng trước phần \"file\".", "The \"metadata\" part must come before the \"file\" part."},
 	CodeMissingFile:        {"Thiếu tệp", "File missing", "Yêu cầu không có phần \"file\".", "The request has no \"file\" part."},
@@ -149,7 +151,12 @@ func fail(c *gin.Context, status int, code string) {
 
 // fieldsProblem is a 422 listing the field errors of invalid metadata.
 func fieldsProblem(c *gin.Context, fes archive.FieldErrors) Problem {
-	p := newProblem(c, http.StatusUnprocessableEntity, CodeInvalidMetadata)
+	return fieldsProblemCode(c, CodeInvalidMetadata, fes)
+}
+
+// fieldsProblemCode is a 422 of code listing field errors.
+func fieldsProblemCode(c *gin.Context, code string, fes archive.FieldErrors) Problem {
+	p := newProblem(c, http.StatusUnprocessableEntity, code)
 	en := english(c.Request)
 	for _, fe := range fes {
 		d := fe.MessageVI
@@ -166,7 +173,11 @@ func fieldsProblem(c *gin.Context, fes archive.FieldErrors) Problem {
 func (s *Server) failErr(c *gin.Context, err error) {
 	var fes archive.FieldErrors
 	var mbe *http.MaxBytesError
+	var ap accountProblem
 	switch {
+	case errors.As(err, &ap):
+		abort(c, fieldsProblemCode(c, CodeInvalidAccount, ap.fields))
+		return
 	case errors.As(err, &fes):
 		abort(c, fieldsProblem(c, fes))
 		return

@@ -64,7 +64,7 @@ func (s *Server) setCookie(c *gin.Context, token string, expires time.Time) {
 // logout ends the request's session and clears the cookie.
 func (s *Server) logout(c *gin.Context) {
 	token, _ := bearer(c.Request)
-	if err := s.sessions.Logout(c.Request.Context(), token); err != nil && !errors.Is(err, ErrUnauthenticated) {
+	if err := s.sessions.Logout(c.Request.Context(), token, clientAddr(c.Request)); err != nil && !errors.Is(err, ErrUnauthenticated) {
 		s.failErr(c, err)
 		return
 	}
