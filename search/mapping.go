@@ -1,0 +1,244 @@
+package search
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"khomat/archive"
+	"khomat/archive/access"
+)
+
+// MappingVersion is the version of the index layout: the fields below,
+// their options and the analyzer. It is stored in every index; an index
+// that holds another version is deleted and rebuilt from the store when it
+// is opened. Change it with any change to the fields, their options or the
+// analyzer's output, and record the change in docs/FORMAT.md.
+const MappingVersion = 1
+
+// mappingVersionKey is the Bleve internal key that holds MappingVersion.
+const mappingVersionKey = "khomat.mapping_version"
+
+// The fields of an index entry. Only what a result list shows is stored;
+// the body is indexed but not stored (it would make the index 2.7× the
+// text instead of 2.0×, and a stolen index would then hold the plaintext).
+const (
+	fieldID         = "id"          // keyword, doc values: the tie-breaker of every sort
+	fieldTitle      = "title"       // text, stored: boosted, and the title: filter
+	fieldSummary    = "summary"     // stored only: highlighted fragments
+	fieldContent    = "content"     // text: title, summary, keywords, issuer, number, body
+	fieldIssuer     = "issuer"      // keyword, stored, doc values: facet and exact filter
+	fieldIssuerText = "issuer_text" // text: the issuer: query filter
+	fieldNumber     = "number"      // stored only: number and symbol as written
+	fieldNumberText = "number_text" // text: the number: query filter
+	fieldKeywords   = "keywords"    // text, one array element per keyword
+	fieldLevel      = "level"       // keyword, stored, doc values
+	fieldType       = "type"        // keyword, stored, doc values
+	fieldUrgency    = "urgency"     // keyword, stored
+	fieldDate       = "date"        // number yyyymmdd, stored, doc values; 0 when unknown
+	fieldYear       = "year"        // keyword, doc values: the year facet
+	fieldACL        = "acl"         // keyword, stored: compartments and named recipients
+	fieldStamp      = "stamp"       // stored: version and revision, for repair
+	fieldText       = "text"        // keyword, stored: what happened to the content
+)
+
+// Values of the acl field. A document carries "c:<label>" for each of its
+// compartments and, when it is for named recipients only, "named" plus
+// "u:<id>" for each recipient.
+const (
+	aclCompartment = "c:"
+	aclNamed       = "named"
+	aclRecipient   = "u:"
+)
+
+// newMapping returns the explicit mapping of an index: no default mapping,
+// no _all field, and the options each field needs and no more (Gitea's
+// wrapper is the model). Entries are built with IndexAdvanced from exactly
+// these fields; the mapping is what Bleve stores in the index and checks
+// when it opens it.
+func newMapping() mapping.IndexMapping {
+	text := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = AnalyzerName
+		f.Store = store
+		f.IncludeTermVectors = true // phrases need positions
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	kw := func(store, docValues bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Store = store
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = docValues
+		return f
+	}
+	storedOnly := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Index = false
+		f.Store = true
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	date := bleve.NewNumericFieldMapping()
+	date.Store = true
+	date.DocValues = true
+	date.IncludeInAll = false
+
+	dm := bleve.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt(fieldID, kw(false, true))
+	dm.AddFieldMappingsAt(fieldTitle, text(true))
+	dm.AddFieldMappingsAt(fieldSummary, storedOnly())
+	dm.AddFieldMappingsAt(fieldContent, text(false))
+	dm.AddFieldMappingsAt(fieldIssuer, kw(true, true))
+	dm.AddFieldMappingsAt(fieldIssuerText, text(false))
+	dm.AddFieldMappingsAt(fieldNumber, storedOnly())
+	dm.AddFieldMappingsAt(fieldNumberText, text(false))
+	dm.AddFieldMappingsAt(fieldKeywords, text(false))
+	dm.AddFieldMappingsAt(fieldLevel, kw(true, true))
+	dm.AddFieldMappingsAt(fieldType, kw(true, true))
+	dm.AddFieldMappingsAt(fieldUrgency, kw(true, false))
+	dm.AddFieldMappingsAt(fieldDate, date)
+	dm.AddFieldMappingsAt(fieldYear, kw(false, true))
+	dm.AddFieldMappingsAt(fieldACL, kw(true, false))
+	dm.AddFieldMappingsAt(fieldStamp, kw(true, false))
+	dm.AddFieldMappingsAt(fieldText, kw(true, false))
+
+	m := bleve.NewIndexMapping()
+	m.DefaultAnalyzer = AnalyzerName
+	m.DefaultMapping = dm
+	m.IndexDynamic = false
+	m.StoreDynamic = false
+	m.DocValuesDynamic = false
+	return m
+}
+
+// Indexing options of the field kinds above.
+const (
+	optText       = index.IndexField | index.IncludeTermVectors
+	optTextStored = optText | index.StoreField
+	optStoredOnly = index.StoreField
+	optKeyword    = index.IndexField
+	optKeywordDV  = index.IndexField | index.DocValues
+	optKeywordSDV = index.IndexField | index.StoreField | index.DocValues
+	optKeywordS   = index.IndexField | index.StoreField
+	optDate       = index.IndexField | index.StoreField | index.DocValues
+)
+
+// stamp says which revision of a document an entry was built from.
+type stamp struct {
+	version, revision uint32
+}
+
+func (s stamp) String() string { return fmt.Sprintf("%d.%d", s.version, s.revision) }
+
+func parseStamp(s string) (stamp, bool) {
+	v, r, ok := strings.Cut(s, ".")
+	if !ok {
+		return stamp{}, false
+	}
+	ver, err1 := strconv.ParseUint(v, 10, 32)
+	rev, err2 := strconv.ParseUint(r, 10, 32)
+	if err1 != nil || err2 != nil {
+		return stamp{}, false
+	}
+	return stamp{uint32(ver), uint32(rev)}, true
+}
+
+// newer reports whether s is a later revision than t.
+func (s stamp) newer(t stamp) bool {
+	if s.revision != t.revision {
+		return s.revision > t.revision
+	}
+	return s.version > t.version
+}
+
+// dateNumber encodes a date as the number yyyymmdd, which sorts and ranges
+// like the date; 0 for no date.
+func dateNumber(d archive.Date) float64 {
+	if d.IsZero() {
+		return 0
+	}
+	return float64(d.Year*10000 + int(d.Month)*100 + d.Day)
+}
+
+func numberDate(f float64) archive.Date {
+	n := int(f)
+	if n <= 0 {
+		return archive.Date{}
+	}
+	return archive.Date{Year: n / 10000, Month: time.Month(n / 100 % 100), Day: n % 100}
+}
+
+// buildDocument turns a document and its extracted text into an index entry.
+func buildDocument(doc archive.Document, body string, state TextState) *document.Document {
+	an := viAnalyzer{}
+	d := document.NewDocument(doc.ID.String())
+	add := func(f document.Field) { d.AddField(f) }
+	textField := func(name string, v string, opts index.FieldIndexingOptions) {
+		add(document.NewTextFieldCustom(name, nil, []byte(v), opts, an))
+	}
+	keywordField := func(name string, v string, opts index.FieldIndexingOptions) {
+		add(document.NewTextFieldCustom(name, nil, []byte(v), opts, nil))
+	}
+
+	keywordField(fieldID, doc.ID.String(), optKeywordDV)
+	textField(fieldTitle, doc.Title, optTextStored)
+	if doc.Summary != "" {
+		keywordField(fieldSummary, doc.Summary, optStoredOnly)
+	}
+	// The content field gathers every searchable text of the document, so
+	// that a word query is one term lookup, not one per field. Newlines
+	// keep the parts apart for phrases only loosely, which is what a
+	// reader expects of a phrase anyway.
+	var content strings.Builder
+	for _, part := range []string{doc.Title, doc.Summary, doc.IssuingBody, doc.NumberSymbol, strings.Join(doc.Keywords, "\n"), body} {
+		if part != "" {
+			content.WriteString(part)
+			content.WriteString("\n")
+		}
+	}
+	textField(fieldContent, content.String(), optText)
+	keywordField(fieldIssuer, doc.IssuingBody, optKeywordSDV)
+	textField(fieldIssuerText, doc.IssuingBody, optText)
+	if doc.NumberSymbol != "" {
+		keywordField(fieldNumber, doc.NumberSymbol, optStoredOnly)
+		textField(fieldNumberText, doc.NumberSymbol, optText)
+	}
+	for i, k := range doc.Keywords {
+		add(document.NewTextFieldCustom(fieldKeywords, []uint64{uint64(i)}, []byte(k), optText, an))
+	}
+	keywordField(fieldLevel, doc.Level.String(), optKeywordSDV)
+	keywordField(fieldType, string(doc.Type), optKeywordSDV)
+	keywordField(fieldUrgency, doc.Urgency.String(), optKeywordS)
+	add(document.NewNumericFieldWithIndexingOptions(fieldDate, nil, dateNumber(doc.DateIssued), optDate))
+	if !doc.DateIssued.IsZero() {
+		keywordField(fieldYear, strconv.Itoa(doc.DateIssued.Year), optKeywordDV)
+	}
+	for _, c := range doc.Compartments {
+		keywordField(fieldACL, aclCompartment+c, optKeywordS)
+	}
+	if len(doc.NamedRecipients) > 0 {
+		keywordField(fieldACL, aclNamed, optKeywordS)
+		for _, u := range doc.NamedRecipients {
+			keywordField(fieldACL, aclRecipient+u, optKeywordS)
+		}
+	}
+	keywordField(fieldStamp, stamp{doc.Version, doc.Revision}.String(), optKeywordS)
+	keywordField(fieldText, state.encode(), optKeywordS)
+	return d
+}
+
+// levelName is the file name of a level's index under Config.Dir.
+func levelName(l access.Level) string { return "level-" + strconv.Itoa(int(l)) + ".bleve" }
