@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -88,10 +89,11 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 		if err == nil {
 			rec, etag, err = s.loadUser(ctx, id)
 		} else if errors.Is(err, ErrNotFound) {
-			// A known username costs a second read (its record); an
-			// unknown one reads an object of the same kind of size, so
-			// the two take the same store round trips.
+			// A known username costs a second read and the opening of its
+			// record; an unknown one reads a small object and opens a
+			// decoy record, so the two do the same work.
 			_, _ = readObject(ctx, s.store, keyObject)
+			_, _ = s.openUser(strings.Repeat("0", 32), s.decoy)
 		}
 		switch {
 		case errors.Is(err, ErrNotFound):

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"khomat/archive"
+	"khomat/archive/access"
 	"khomat/archive/store"
 	"khomat/crypto"
 )
@@ -124,6 +125,7 @@ type Service struct {
 
 	k        *keys
 	dummy    string        // a hash of a random password, verified for unknown users
+	decoy    []byte        // a sealed user record, opened for unknown users
 	hashing  chan struct{} // one token per Argon2id computation in flight
 	throttle *throttle
 
@@ -202,6 +204,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if s.dummy, err = hashPassword(hex.EncodeToString(dummy[:]), s.params, s.rand); err != nil {
 		s.k.destroy()
 		return nil, fmt.Errorf("identity: %w", err)
+	}
+	if s.decoy, err = s.sealUser(decoyRecord(s.dummy)); err != nil {
+		s.k.destroy()
+		return nil, err
 	}
 	return s, nil
 }
@@ -295,29 +301,66 @@ func (s *Service) loadUser(ctx context.Context, id string) (*record, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	plain, err := s.k.openObject(adUser, id, b)
+	rec, err := s.openUser(id, b)
 	if err != nil {
 		return nil, "", err
 	}
+	// Revisions only grow. A read older than what this node last wrote or
+	// read is a read that raced a write here, or a record put back by
+	// someone with write access to the bucket: either way the newer one
+	// stands.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.users[id]; ok && e.rec.Revision > rec.Revision {
+		return e.rec.clone(), e.etag, nil
+	}
+	s.users[id] = &userEntry{rec: rec.clone(), etag: info.ETag, checked: s.now()}
+	return rec, info.ETag, nil
+}
+
+// sealUser encodes and seals a user record.
+func (s *Service) sealUser(rec *record) ([]byte, error) {
+	rec.Format = recordFormat
+	plain, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("identity: encoding user %s: %w", rec.ID, err)
+	}
+	sealed, err := s.k.sealObject(adUser, rec.ID, plain, s.rand)
+	if err != nil {
+		return nil, fmt.Errorf("identity: sealing user %s: %w", rec.ID, err)
+	}
+	return sealed, nil
+}
+
+// openUser opens and decodes a sealed user record found under id.
+func (s *Service) openUser(id string, sealed []byte) (*record, error) {
+	plain, err := s.k.openObject(adUser, id, sealed)
+	if err != nil {
+		return nil, err
+	}
 	var rec record
 	if err := json.Unmarshal(plain, &rec); err != nil || rec.Format != recordFormat || rec.ID != id {
-		return nil, "", fmt.Errorf("%w: user %s: malformed record", ErrIntegrity, id)
+		return nil, fmt.Errorf("%w: user %s: malformed record", ErrIntegrity, id)
 	}
-	s.cacheUser(rec.clone(), info.ETag)
-	return &rec, info.ETag, nil
+	return &rec, nil
+}
+
+// decoyRecord is a record of typical size that belongs to nobody: Login
+// opens it for an unknown username, so that it does the work of a known one.
+func decoyRecord(hash string) *record {
+	return &record{User: User{
+		ID: strings.Repeat("0", 32), Username: "khong.ton.tai", DisplayName: "Không tồn tại",
+		Roles: []access.Role{access.Reader}, Compartments: []string{}, OrgUnit: "Văn phòng",
+		Disabled: true, Revision: 1,
+	}, PasswordHash: hash}
 }
 
 // writeUser stores rec: created if ifMatch is "", else replaced if its ETag
 // is still ifMatch. A lost race is ErrConflict.
 func (s *Service) writeUser(ctx context.Context, rec *record, ifMatch string) error {
-	rec.Format = recordFormat
-	plain, err := json.Marshal(rec)
+	sealed, err := s.sealUser(rec)
 	if err != nil {
-		return fmt.Errorf("identity: encoding user %s: %w", rec.ID, err)
-	}
-	sealed, err := s.k.sealObject(adUser, rec.ID, plain, s.rand)
-	if err != nil {
-		return fmt.Errorf("identity: sealing user %s: %w", rec.ID, err)
+		return err
 	}
 	opts := store.PutOptions{IfAbsent: ifMatch == "", IfMatch: ifMatch}
 	info, err := s.store.Put(ctx, userKey(rec.ID), bytes.NewReader(sealed), opts)
