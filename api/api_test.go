@@ -208,9 +208,14 @@ func TestNotFoundIsTheSame(t *testing.T) {
 	}
 }
 
-// TestContentRanges reads ranges across chunk boundaries.
-func TestContentRanges(t *testing.T) {
-	e := newEnv(t, envOptions{})
+// TestContentRanges reads ranges across chunk boundaries, on the folder
+// store and on MinIO.
+func TestContentRanges(t *testing.T) { contentRanges(t, false) }
+
+func TestContentRangesS3(t *testing.T) { contentRanges(t, true) }
+
+func contentRanges(t *testing.T, s3 bool) {
+	e := newEnv(t, envOptions{s3: s3})
 	arch := e.user("archivist", access.Secret, access.Archivist)
 	rd := e.user("reader", access.Secret, access.Reader)
 	data := storetest.Data(7, 200_000)
@@ -269,9 +274,13 @@ func TestContentRanges(t *testing.T) {
 }
 
 // TestBadInput sends what clients get wrong or attackers try; each gets a
-// clear 4xx problem and nothing is stored.
-func TestBadInput(t *testing.T) {
-	e := newEnv(t, envOptions{maxUpload: 64 << 10})
+// clear 4xx problem and nothing is stored, on the folder store and on MinIO.
+func TestBadInput(t *testing.T) { badInput(t, false) }
+
+func TestBadInputS3(t *testing.T) { badInput(t, true) }
+
+func badInput(t *testing.T, s3 bool) {
+	e := newEnv(t, envOptions{maxUpload: 64 << 10, s3: s3})
 	expired := e.user("late", access.TopSecret, access.Archivist)
 	e.clock.advance(13 * time.Hour) // past every session's lifetime
 	arch := e.user("archivist", access.TopSecret, access.Archivist)
@@ -584,5 +593,59 @@ func TestDeclaredLengthTooLarge(t *testing.T) {
 	}
 	if n := e.docObjects(); n != 0 {
 		t.Errorf("%d objects stored", n)
+	}
+}
+
+// TestStalledAndAbandonedUploads: an upload that stops sending is cut off
+// after the idle limit, one whose client goes away is dropped; neither
+// leaves anything stored.
+func TestStalledAndAbandonedUploads(t *testing.T) {
+	e := newEnv(t, envOptions{uploadIdle: 300 * time.Millisecond})
+	arch := e.user("archivist", access.Secret, access.Archivist)
+	body, ct := uploadBody(meta("Báo cáo", access.Confidential), storetest.Data(3, 300_000))
+	raw, _ := io.ReadAll(body)
+	half := raw[:len(raw)/2]
+	send := func() net.Conn {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /api/v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", arch, ct, len(raw))
+		conn.Write(half)
+		return conn
+	}
+
+	conn := send() // and then nothing
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled upload: %v", err)
+	}
+	if resp.StatusCode != 400 {
+		t.Errorf("stalled upload: %d", resp.StatusCode)
+	}
+	conn.Close()
+	if n := e.docObjects(); n != 0 {
+		t.Errorf("%d objects after a stalled upload", n)
+	}
+
+	conn = send()
+	conn.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.docObjects() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := e.docObjects(); n != 0 {
+		t.Errorf("%d objects after an abandoned upload", n)
+	}
+	failed := 0
+	for _, en := range e.events() {
+		if en.Action == "create" && en.Outcome == audit.Failed {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Errorf("%d failed creates audited, want 2", failed)
 	}
 }

@@ -43,8 +43,9 @@ type env struct {
 }
 
 type envOptions struct {
-	s3        bool
-	maxUpload int64
+	s3         bool
+	maxUpload  int64
+	uploadIdle time.Duration
 	search    api.Searcher
 }
 
@@ -90,7 +91,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	a, err := api.New(api.Config{
 		Documents: svc, Sessions: ids, Users: ids, Audit: log, Search: o.search,
 		Ready:     []api.Check{api.StoreCheck(st), api.AuditCheck(log)},
-		MaxUpload: o.maxUpload,
+		MaxUpload: o.maxUpload, UploadIdle: o.uploadIdle,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -71,9 +71,14 @@ var matrix = []matrixCase{
 }
 
 // TestAuthorizationMatrix runs every route of the matrix as every role at
-// every level relation, each on a fresh document, and checks the status.
-func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnv(t, envOptions{})
+// every level relation, each on a fresh document, and checks the status:
+// on the folder store, and on a real MinIO.
+func TestAuthorizationMatrix(t *testing.T) { authorizationMatrix(t, false) }
+
+func TestAuthorizationMatrixS3(t *testing.T) { authorizationMatrix(t, true) }
+
+func authorizationMatrix(t *testing.T, s3 bool) {
+	e := newEnv(t, envOptions{s3: s3})
 	owner := e.user("owner", access.TopSecret, access.Archivist)
 	n := 0
 	for _, mc := range matrix {
