@@ -46,7 +46,7 @@ type envOptions struct {
 	s3         bool
 	maxUpload  int64
 	uploadIdle time.Duration
-	search    api.Searcher
+	search     api.Searcher
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
