@@ -1,8 +1,12 @@
 # The README's test command is `make test`; .ci/run calls it too.
-.PHONY: test bench lint fuzz minio
+.PHONY: test run bench lint fuzz minio
 
 test:
 	./scripts/test.sh
+
+# The README's server command: khomat serve on embedded defaults (./khomat-data).
+run:
+	go run ./cmd/khomat serve
 
 lint:
 	./scripts/lint.sh

@@ -182,6 +182,15 @@ func TestServeFirstStart(t *testing.T) {
 	if r := khomat(t, env, "", "keys", "rotate", "--level", "tối mật"); r.code != exitOK || !strings.Contains(r.stdout, "version 2") {
 		t.Errorf("keys rotate: %+v", r)
 	}
+	if r := khomat(t, env, "", "keys", "rotate", "--level", "top_secret"); r.code != exitOK || !strings.Contains(r.stdout, "account system key") {
+		t.Errorf("keys rotate top_secret: %+v", r)
+	}
+	// The admin still signs in after the rotations.
+	s3 := startServer(t, env)
+	if r := khomat(t, map[string]string{"KHOMAT_SERVER": s3.url, "KHOMAT_PASSWORD": pw}, "", "login", "--user", "admin"); r.code != exitOK {
+		t.Errorf("login after key rotation: %+v", r)
+	}
+	s3.stop()
 	// Tamper with the log: verify must say so with exit code 3.
 	segs, _ := filepath.Glob(filepath.Join(data, "audit", "segments", "*"))
 	if len(segs) == 0 {

@@ -12,6 +12,7 @@ import (
 	"khomat/archive"
 	"khomat/archive/access"
 	"khomat/archive/audit"
+	"khomat/archive/identity"
 	"khomat/archive/store"
 	"khomat/crypto"
 )
@@ -80,6 +81,22 @@ func (c *cli) keysRotate(ctx context.Context, args []string) int {
 		return exitFailure
 	}
 	fmt.Fprintf(c.stdout, "khomat: %d of %d %s documents moved to the new key\n", stats.Rewrapped, stats.Documents, level)
+	if level == access.TopSecret {
+		// The account directory's system key is wrapped under the
+		// Tuyệt mật KEK: move it too, or retiring the old version would
+		// lock every account out.
+		ids, err := identity.Open(ctx, identity.Config{Store: n.store, Keys: n.keys, Audit: n.audit})
+		if err != nil {
+			c.errorf("opening the account directory: %v", err)
+			return exitFailure
+		}
+		defer ids.Close()
+		if err := ids.RewrapKey(ctx); err != nil {
+			c.errorf("rewrapping the account system key: %v (run the command again)", err)
+			return exitFailure
+		}
+		fmt.Fprintln(c.stdout, "khomat: the account system key moved to the new key")
+	}
 	return exitOK
 }
 

@@ -137,10 +137,21 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 			errc <- srv.Serve(ln)
 		}
 	}()
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		maintain(mctx, n, ids, logger, time.Hour)
+	}()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
+	}
+	stopMaintenance()
+	<-maintained
+	if serveErr != nil {
+		return fmt.Errorf("serving: %w", serveErr)
 	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -177,4 +188,29 @@ func (c *cli) ensureAdmin(ctx context.Context, ids *identity.Service) error {
 		fmt.Fprintln(c.stdout, "khomat: created the admin account \"admin\" with KHOMAT_ADMIN_PASSWORD")
 	}
 	return nil
+}
+
+// maintain runs the periodic work of a node, now and every interval until
+// ctx ends: it declassifies the documents whose protection period has ended
+// and deletes sessions that can no longer be used.
+func maintain(ctx context.Context, n *node, ids *identity.Service, logger *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if k, err := n.archive.DeclassifyExpired(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("automatic declassification failed; retried later", "err", err)
+		} else if k > 0 {
+			logger.Info("declassified documents whose protection period ended", "documents", k)
+		}
+		if k, err := ids.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("sweeping sessions failed; retried later", "err", err)
+		} else if k > 0 {
+			logger.Info("swept ended sessions", "sessions", k)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
