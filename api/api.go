@@ -150,7 +150,8 @@ type SearchRequest struct {
 	Types  []archive.DocType
 	// From and To bound the date issued, inclusive; zero for open.
 	From, To archive.Date
-	// Sort is "relevance" (default), "date" or "-date".
+	// Sort is "auto" (relevance when the query has words, else newest
+	// first), "relevance", "newest" (or "date") or "oldest".
 	Sort string
 	// Page counts from 1; Size is the page size.
 	Page, Size int

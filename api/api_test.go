@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -647,5 +648,77 @@ func TestStalledAndAbandonedUploads(t *testing.T) {
 	}
 	if failed != 2 {
 		t.Errorf("%d failed creates audited, want 2", failed)
+	}
+}
+
+// TestSearchNeverLeaks: a search finds, counts and facets only what the
+// caller may read; the Tối mật document is found typed without
+// diacritics by those cleared for it; the audit log has the query's hash,
+// never its text.
+func TestSearchNeverLeaks(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	arch := e.user("archivist", access.TopSecret, access.Archivist)
+	secret := e.upload(arch, meta("Nghị quyết về định dạng văn bản mật", access.Secret), []byte("%PDF-1.7"))
+	conf := e.upload(arch, meta("Kế hoạch định dạng hồ sơ", access.Confidential), []byte("x"))
+	low := e.user("canbo.mat", access.Confidential, access.Reader)
+	high := e.user("canbo.toimat", access.Secret, access.Reader)
+
+	type result struct {
+		Total int
+		Hits  []struct {
+			ID         string
+			Title      string
+			Level      string
+			Highlights map[string][]string
+		}
+		Facets map[string][]struct {
+			Value string
+			Count int
+		}
+	}
+	find := func(tok, q string) (int, result, []byte) {
+		resp := e.do(request{method: "GET", path: "/api/v1/search?q=" + url.QueryEscape(q), token: tok})
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var r result
+		json.Unmarshal(b, &r)
+		return resp.StatusCode, r, b
+	}
+	st, r, body := find(low, "dinh dang")
+	if st != 200 || r.Total != 1 || len(r.Hits) != 1 || r.Hits[0].ID != conf.ID.String() {
+		t.Errorf("Mật cadre: %d %s", st, body)
+	}
+	if bytes.Contains(body, []byte(secret.ID.String())) || bytes.Contains(body, []byte("văn bản mật")) || bytes.Contains(body, []byte(`"secret"`)) {
+		t.Errorf("the Tối mật document leaked into a Mật search: %s", body)
+	}
+	st, r, body = find(high, "dinh dang")
+	if st != 200 || r.Total != 2 {
+		t.Fatalf("Tối mật cadre: %d %s", st, body)
+	}
+	ids := []string{r.Hits[0].ID, r.Hits[1].ID}
+	if !slices.Contains(ids, secret.ID.String()) {
+		t.Errorf("the Tối mật cadre does not find it: %s", body)
+	}
+	if hl := r.Hits[0].Highlights["title"]; len(hl) == 0 || !strings.Contains(hl[0], "<mark>") {
+		t.Errorf("no highlights: %s", body)
+	}
+	if st, _, body := find(high, `"unterminated`); st != 400 {
+		t.Logf("an unterminated phrase: %d %s", st, body)
+	}
+	var hashes int
+	for _, en := range e.events() {
+		if en.Action == audit.ActionSearch {
+			if en.QueryHash == "" || strings.Contains(en.QueryHash, "dinh") {
+				t.Errorf("search event without a proper hash: %+v", en)
+			}
+			hashes++
+		}
+	}
+	if hashes < 2 {
+		t.Errorf("%d search events", hashes)
+	}
+	var p api.Problem
+	if st := e.call(request{method: "GET", path: "/api/v1/search?q=" + url.QueryEscape("title:"), token: high}, &p); st != 400 && st != 200 {
+		t.Errorf("a field filter without a value: %d %+v", st, p)
 	}
 }

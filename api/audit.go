@@ -99,7 +99,7 @@ func parseSearch(c *gin.Context) (SearchRequest, bool) {
 		fail(c, http.StatusBadRequest, CodeInvalidQuery)
 		return SearchRequest{}, false
 	}
-	req := SearchRequest{Query: c.Query("q"), Page: 1, Size: defaultPage, Sort: "relevance"}
+	req := SearchRequest{Query: c.Query("q"), Page: 1, Size: defaultPage, Sort: "auto"}
 	if !utf8.ValidString(req.Query) {
 		fail(c, http.StatusBadRequest, CodeInvalidUTF8)
 		return SearchRequest{}, false
@@ -130,7 +130,7 @@ func parseSearch(c *gin.Context) (SearchRequest, bool) {
 	}
 	if v := c.Query("sort"); v != "" {
 		switch v {
-		case "relevance", "date", "-date":
+		case "auto", "relevance", "newest", "oldest", "date":
 			req.Sort = v
 		default:
 			return bad()

@@ -24,6 +24,8 @@ import (
 	"khomat/archive/store"
 	"khomat/archive/store/storetest"
 	"khomat/crypto"
+	"khomat/search"
+	"khomat/search/extract"
 )
 
 // env is a running API over real parts: a store (folder or MinIO), a
@@ -46,7 +48,6 @@ type envOptions struct {
 	s3         bool
 	maxUpload  int64
 	uploadIdle time.Duration
-	search     api.Searcher
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -72,8 +73,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close(context.Background()) })
-	svc, err := archive.New(archive.Config{Store: st, Keys: kr, Audit: log})
+	idx, err := search.Open(search.Config{Dir: t.TempDir(), Extract: extract.Config{PDFToText: "-"}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	svc, err := archive.New(archive.Config{Store: st, Keys: kr, Audit: log, Index: idx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idx.Repair(context.Background(), svc.Corpus()); err != nil {
 		t.Fatal(err)
 	}
 	clk := &clock{}
@@ -89,8 +98,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	ids := api.NewIdentity(idsvc)
 	a, err := api.New(api.Config{
-		Documents: svc, Sessions: ids, Users: ids, Audit: log, Search: o.search,
-		Ready:     []api.Check{api.StoreCheck(st), api.AuditCheck(log)},
+		Documents: svc, Sessions: ids, Users: ids, Audit: log, Search: api.NewSearch(idx),
+		Ready:     []api.Check{api.StoreCheck(st), api.IndexCheck(idx), api.AuditCheck(log)},
 		MaxUpload: o.maxUpload, UploadIdle: o.uploadIdle,
 	})
 	if err != nil {

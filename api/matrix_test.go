@@ -57,6 +57,9 @@ var matrix = []matrixCase{
 	{"POST /api/v1/documents/:id/classification raise", [6][3]int{{una, una, una}, {frb, frb, nf}, {ok, frb, nf}, {ok, frb, nf}, {nf, nf, nf}, {nf, nf, nf}}},
 	// Declassifying: the security officer only.
 	{"POST /api/v1/documents/:id/classification lower", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	// Searching: content roles; what they find is bound to their
+	// clearance (TestSearchNeverLeaks).
+	{"GET /api/v1/search", [6][3]int{{una, una, una}, {ok, ok, ok}, {ok, ok, ok}, {ok, ok, ok}, {frb, frb, frb}, {frb, frb, frb}}},
 	// The audit log: auditors only, whatever their clearance.
 	{"GET /api/v1/audit/events", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/export", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},

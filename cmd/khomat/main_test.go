@@ -154,6 +154,7 @@ func TestServeFirstStart(t *testing.T) {
 	if r := khomat(t, map[string]string{"KHOMAT_SERVER": s.url}, "wrong password\n", "login", "--user", "admin"); r.code != exitRefused {
 		t.Errorf("wrong password: %+v", r)
 	}
+	waitReady(t, s.url)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(s.url + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -178,6 +179,9 @@ func TestServeFirstStart(t *testing.T) {
 
 	if r := khomat(t, env, "", "audit", "verify"); r.code != exitOK || !strings.Contains(r.stdout, "verifies") {
 		t.Errorf("audit verify: %+v", r)
+	}
+	if r := khomat(t, env, "", "reindex"); r.code != exitOK || !strings.Contains(r.stdout, "indexed") {
+		t.Errorf("reindex: %+v", r)
 	}
 	if r := khomat(t, env, "", "keys", "rotate", "--level", "tối mật"); r.code != exitOK || !strings.Contains(r.stdout, "version 2") {
 		t.Errorf("keys rotate: %+v", r)
@@ -270,7 +274,13 @@ func journey(t *testing.T, s3 bool) {
 	}
 	id := strings.TrimSpace(r.stdout)
 
-	// 3. The Mật-cleared cadre: its id is 404, as a missing one.
+	// 3. The Mật-cleared cadre: the search does not reveal it, and its
+	// id is 404, as a missing one.
+	waitReady(t, s.url)
+	r = khomat(t, as(tok["canbo.mat"]), "", "doc", "search", "--json", "dinh dang")
+	if r.code != exitOK || strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, `"total":0`) {
+		t.Errorf("Mật cadre's search: %+v", r)
+	}
 	r = khomat(t, as(tok["canbo.mat"]), "", "doc", "get", "--metadata", id)
 	if r.code != exitNotFound || strings.Contains(r.stderr, "định dạng") {
 		t.Errorf("Mật cadre reading a Tối mật id: %+v", r)
@@ -279,7 +289,12 @@ func journey(t *testing.T, s3 bool) {
 		t.Errorf("missing id: %+v", r)
 	}
 
-	// 4. The Tối mật-cleared cadre gets the exact bytes.
+	// 4. The Tối mật-cleared cadre finds it typed without diacritics and
+	// gets the exact bytes.
+	r = khomat(t, as(tok["canbo.toimat"]), "", "doc", "search", "dinh dang")
+	if r.code != exitOK || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "Tối mật") {
+		t.Errorf("Tối mật cadre's search: %+v", r)
+	}
 	out := filepath.Join(t.TempDir(), "copy.pdf")
 	if r := khomat(t, as(tok["canbo.toimat"]), "", "doc", "get", "--output", out, id); r.code != exitOK {
 		t.Fatalf("doc get: %+v", r)
@@ -311,6 +326,7 @@ func journey(t *testing.T, s3 bool) {
 		ids["vanthu"] + " create allowed",
 		ids["canbo.mat"] + " view_metadata denied",
 		ids["canbo.toimat"] + " read allowed",
+		ids["canbo.mat"] + " view_metadata denied",
 	} {
 		if !seen[want] {
 			t.Errorf("the auditor does not see %q in %v", want, seen)
@@ -339,4 +355,22 @@ func journey(t *testing.T, s3 bool) {
 	if r := khomat(t, env, "", "audit", "verify", "--bucket"); r.code != exitOK {
 		t.Errorf("audit verify --bucket: %+v", r)
 	}
+}
+
+// waitReady waits until /readyz answers 200: the search indexes are
+// reconciled with the store after a start.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the server did not become ready")
 }

@@ -166,8 +166,9 @@ func (c *cli) openKeyring(sc *storeConfig, create bool) (*crypto.Keyring, error)
 }
 
 // openNode opens the data folder: store, keyring (created when create),
-// audit log and archive service.
-func (c *cli) openNode(ctx context.Context, sc *storeConfig, create bool, logger *slog.Logger) (*node, error) {
+// audit log and archive service, which tells idx (when not nil) of every
+// change.
+func (c *cli) openNode(ctx context.Context, sc *storeConfig, create bool, logger *slog.Logger, idx archive.Indexer) (*node, error) {
 	n := &node{}
 	st, closeStore, err := openStore(ctx, sc)
 	if err != nil {
@@ -193,7 +194,7 @@ func (c *cli) openNode(ctx context.Context, sc *storeConfig, create bool, logger
 		defer cancel()
 		return log.Close(cctx)
 	})
-	svc, err := archive.New(archive.Config{Store: st, Keys: kr, Audit: log, Logger: logger})
+	svc, err := archive.New(archive.Config{Store: st, Keys: kr, Audit: log, Index: idx, Logger: logger})
 	if err != nil {
 		n.close(ctx)
 		return nil, err

@@ -45,7 +45,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) int {
 		c.errorf("no keyring in %s: %v", sc.data, err)
 		return exitFailure
 	}
-	n, err := c.openNode(ctx, &sc, false, nil)
+	n, err := c.openNode(ctx, &sc, false, nil, nil)
 	if err != nil {
 		c.errorf("%v (is the server still running?)", err)
 		return exitFailure
@@ -172,13 +172,19 @@ func openStoreReadOnly(ctx context.Context, sc *storeConfig) (store.Store, func(
 // reindex rebuilds the search indexes from the store.
 func (c *cli) reindex(ctx context.Context, args []string) int {
 	var sc storeConfig
+	var ic indexConfig
 	fs := c.flags("reindex", "reindex [flags]\n\nRebuilds the search indexes under <data>/index from the store, the source of truth. Stop the server first.")
 	c.addStoreFlags(fs, &sc)
+	c.addIndexFlags(fs, &ic)
 	if code := c.parse(fs, args); code >= 0 {
 		return code
 	}
 	c.finish(&sc)
-	return c.rebuildIndex(ctx, &sc)
+	if fs.NArg() > 0 {
+		c.errorf("reindex takes no arguments")
+		return exitUsage
+	}
+	return c.rebuildIndex(ctx, &sc, &ic)
 }
 
 // reportSummary says what a clean verification covered.

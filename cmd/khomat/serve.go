@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 // serveConfig is the configuration of khomat serve.
 type serveConfig struct {
 	storeConfig
+	indexConfig
 	listen        string
 	maxUpload     string
 	tlsCert       string
@@ -35,6 +37,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	var cfg serveConfig
 	fs := c.flags("serve", "serve [flags]\n\nRuns the server. Every flag has a KHOMAT_* environment variable; secrets come only from the environment:\nKHOMAT_MASTER_PASSPHRASE, KHOMAT_ADMIN_PASSWORD, KHOMAT_S3_SECRET_KEY.")
 	c.addStoreFlags(fs, &cfg.storeConfig)
+	c.addIndexFlags(fs, &cfg.indexConfig)
 	fs.StringVar(&cfg.listen, "listen", c.env("KHOMAT_LISTEN", "127.0.0.1:8080"), "address to listen on (env KHOMAT_LISTEN)")
 	fs.StringVar(&cfg.maxUpload, "max-upload", c.env("KHOMAT_MAX_UPLOAD", "1GiB"), "largest file one upload may carry (env KHOMAT_MAX_UPLOAD)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", c.env("KHOMAT_TLS_CERT", ""), "serve HTTPS with this certificate (env KHOMAT_TLS_CERT)")
@@ -76,10 +79,20 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 // a final checkpoint.
 func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, logger *slog.Logger) error {
 	gin.SetMode(gin.ReleaseMode)
-	n, err := c.openNode(ctx, &cfg.storeConfig, true, logger)
-	if err != nil {
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
 		return err
 	}
+	idx, err := c.openIndex(&cfg.storeConfig, &cfg.indexConfig, logger)
+	if err != nil {
+		return fmt.Errorf("opening the search indexes: %w", err)
+	}
+	n, err := c.openNode(ctx, &cfg.storeConfig, true, logger, idx)
+	if err != nil {
+		idx.Close()
+		return err
+	}
+	// The indexes close after the archive stops telling them of changes.
+	n.closers = append([]func() error{idx.Close}, n.closers...)
 	defer func() {
 		if err := n.close(ctx); err != nil {
 			logger.Error("closing", "err", err)
@@ -100,10 +113,25 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 		logger.Info("swept debris of interrupted uploads", "documents", stats.Documents, "removed", stats.Removed)
 	}
 
-	idx := api.NewIdentity(ids)
+	// Reconcile the indexes with the store in the background; searches
+	// answer 503 until it is done, so no stale entry shows a title.
+	repaired := make(chan struct{})
+	go func() {
+		defer close(repaired)
+		rep, err := idx.Repair(ctx, n.archive.Corpus())
+		if err != nil {
+			logger.Error("search index repair failed; searches stay unavailable", "err", err)
+			return
+		}
+		logger.Info("search indexes reconciled with the store", "documents", rep.Documents, "indexed", rep.Indexed,
+			"removed", rep.Removed, "errors", rep.Errors, "duration_ms", rep.Duration.Milliseconds())
+	}()
+	defer func() { <-repaired }()
+
+	acc := api.NewIdentity(ids)
 	handler, err := api.New(api.Config{
-		Documents: n.archive, Sessions: idx, Users: idx, Audit: n.audit,
-		Ready:     []api.Check{api.StoreCheck(n.store), api.AuditCheck(n.audit)},
+		Documents: n.archive, Sessions: acc, Users: acc, Audit: n.audit, Search: api.NewSearch(idx),
+		Ready:     []api.Check{api.StoreCheck(n.store), api.IndexCheck(idx), api.AuditCheck(n.audit)},
 		MaxUpload: maxUpload, SecureCookies: cfg.secureCookies || cfg.tlsCert != "",
 		Logger: logger,
 	})
