@@ -5,3 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/minio.sh >/dev/null
+
+# Chromium drives the web interface's end-to-end tests (api/web). Install
+# it only when it is missing, and refresh the package lists only then.
+if ! command -v chromium >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: chromium is missing; install it with: sudo apt-get install -y --no-install-recommends chromium" >&2
+	else
+		export DEBIAN_FRONTEND=noninteractive
+		if ! apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; then
+			apt-get update >/dev/null
+			apt-get install -y --no-install-recommends chromium >/dev/null
+		fi
+	fi
+fi

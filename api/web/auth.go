@@ -93,7 +93,7 @@ func (w *Web) loginSubmit(c *gin.Context) {
 
 // logout ends the session and forgets the user's saved searches.
 func (w *Web) logout(c *gin.Context) {
-	if err := w.sessions.Logout(c.Request.Context(), c.GetString(ctxToken)); err != nil && !errors.Is(err, ErrUnauthenticated) {
+	if err := w.sessions.Logout(c.Request.Context(), c.GetString(ctxToken), clientAddr(c.Request)); err != nil && !errors.Is(err, ErrUnauthenticated) {
 		w.log.Warn("logout failed", "request_id", c.GetString(ctxRID), "err", err)
 	}
 	w.searches.forget(user(c).ID)

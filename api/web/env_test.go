@@ -172,7 +172,7 @@ func (d *directory) Authenticate(ctx context.Context, token string) (User, error
 	return *u, nil
 }
 
-func (d *directory) Logout(ctx context.Context, token string) error {
+func (d *directory) Logout(ctx context.Context, token, client string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.sessions, token)

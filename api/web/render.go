@@ -303,6 +303,9 @@ func (w *Web) failErr(c *gin.Context, err error) {
 	case errors.Is(err, archive.ErrIntegrity):
 		w.log.Error("integrity failure", "request_id", c.GetString(ctxRID), "err", err)
 		w.fail(c, http.StatusInternalServerError, "err.integrity")
+	case errors.Is(err, ErrUnavailable):
+		w.log.Warn("backend unavailable", "request_id", c.GetString(ctxRID), "err", err)
+		w.fail(c, http.StatusServiceUnavailable, "err.unavailable")
 	case errors.Is(err, archive.ErrInvalidRequest), errors.Is(err, ErrInvalid):
 		w.fail(c, http.StatusBadRequest, "err.invalid")
 	default:

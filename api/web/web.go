@@ -71,6 +71,9 @@ var (
 	ErrInvalid = errors.New("web: invalid request")
 	// ErrInvalidQuery: a search query that does not parse.
 	ErrInvalidQuery = errors.New("web: invalid query")
+	// ErrUnavailable: a backend (the search indexes, the identity store)
+	// cannot serve now.
+	ErrUnavailable = errors.New("web: unavailable")
 )
 
 // ThrottledError refuses a login after too many failures, for RetryAfter.
@@ -162,8 +165,9 @@ type Sessions interface {
 	// Authenticate returns the user of a live session, or
 	// ErrUnauthenticated.
 	Authenticate(ctx context.Context, token string) (User, error)
-	// Logout ends the session of token.
-	Logout(ctx context.Context, token string) error
+	// Logout ends the session of token; client is the caller's address,
+	// for the audit log.
+	Logout(ctx context.Context, token, client string) error
 }
 
 // Users manages accounts; each call decides with access.Decide for the
