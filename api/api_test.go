@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
@@ -720,5 +721,34 @@ func TestSearchNeverLeaks(t *testing.T) {
 	var p api.Problem
 	if st := e.call(request{method: "GET", path: "/api/v1/search?q=" + url.QueryEscape("title:"), token: high}, &p); st != 400 && st != 200 {
 		t.Errorf("a field filter without a value: %d %+v", st, p)
+	}
+}
+
+// pagesStub stands for the web interface: one page at the root.
+type pagesStub struct{}
+
+func (pagesStub) Register(r gin.IRouter) {
+	r.GET("/", func(c *gin.Context) { c.String(200, "trang chủ") })
+}
+
+// TestPagesBesideTheAPI: the web interface's routes live beside the API's
+// and go through the same middleware.
+func TestPagesBesideTheAPI(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	a, err := api.New(api.Config{Documents: e.svc, Sessions: e.ids, Audit: e.audit, Pages: pagesStub{}, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	for path, want := range map[string]int{"/": 200, "/api/v1/me": 401, "/healthz": 200, "/nothing": 404} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("X-Request-ID") == "" {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }

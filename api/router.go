@@ -40,6 +40,9 @@ type Config struct {
 	Users     Users
 	Search    Searcher
 	Audit     AuditLog
+	// Pages, when set, is the web interface (api/web), registered at the
+	// root of the router beside the API.
+	Pages Pages
 	// Ready are the readiness checks of /readyz (store, indexes, audit
 	// log).
 	Ready []Check
@@ -69,6 +72,7 @@ type Server struct {
 	users     Users
 	search    Searcher
 	audit     AuditLog
+	pages     Pages
 	ready     []Check
 	maxUpload int64
 	maxJSON   int64
@@ -89,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		docs: cfg.Documents, sessions: cfg.Sessions, users: cfg.Users, search: cfg.Search,
-		audit: cfg.Audit, ready: cfg.Ready, maxUpload: cfg.MaxUpload, maxJSON: cfg.MaxJSON,
+		audit: cfg.Audit, pages: cfg.Pages, ready: cfg.Ready, maxUpload: cfg.MaxUpload, maxJSON: cfg.MaxJSON,
 		idle: cfg.UploadIdle, secure: cfg.SecureCookies, registry: cfg.Registry,
 		log: cfg.Logger, rand: cfg.Rand, now: cfg.Clock,
 	}
@@ -186,7 +190,17 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/audit/export", s.auditExport)
 	authed.GET("/audit/checkpoint", s.auditCheckpoint)
 	authed.GET("/audit/proof/:seq", s.auditProof)
+
+	if s.pages != nil {
+		s.pages.Register(r)
+	}
 	return r
+}
+
+// Pages is a set of routes served beside the API: the web interface.
+type Pages interface {
+	// Register adds the routes to r.
+	Register(r gin.IRouter)
 }
 
 // Middleware.
