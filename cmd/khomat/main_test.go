@@ -155,7 +155,7 @@ func TestServeFirstStart(t *testing.T) {
 		t.Errorf("wrong password: %+v", r)
 	}
 	waitReady(t, s.url)
-	for _, path := range []string{"/healthz", "/readyz"} {
+	for _, path := range []string{"/healthz", "/readyz", "/login", "/api/v1/openapi.yaml"} {
 		resp, err := http.Get(s.url + path)
 		if err != nil || resp.StatusCode != 200 {
 			t.Errorf("%s: %v %v", path, resp, err)

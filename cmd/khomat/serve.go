@@ -17,6 +17,8 @@ import (
 	"log/slog"
 
 	"khomat/api"
+	"khomat/api/web"
+	"khomat/archive/audit"
 	"khomat/archive/identity"
 )
 
@@ -128,11 +130,28 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 	}()
 	defer func() { <-repaired }()
 
+	secure := cfg.secureCookies || cfg.tlsCert != ""
+	auditDir := filepath.Join(cfg.data, "audit")
+	wacc := web.NewIdentity(ids)
+	pages, err := web.New(web.Config{
+		Documents: n.archive, Sessions: wacc, Users: wacc, Search: web.NewIndex(idx), Audit: n.audit,
+		Verify: func(ctx context.Context) (audit.Report, error) {
+			// Sign what is there first, so that every event is covered.
+			if _, err := n.audit.Checkpoint(ctx); err != nil {
+				return audit.Report{}, err
+			}
+			return audit.Verify(ctx, audit.Folder{Dir: auditDir}, n.audit.Verifier())
+		},
+		MaxUpload: maxUpload, SecureCookies: secure, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 	acc := api.NewIdentity(ids)
 	handler, err := api.New(api.Config{
-		Documents: n.archive, Sessions: acc, Users: acc, Audit: n.audit, Search: api.NewSearch(idx),
+		Documents: n.archive, Sessions: acc, Users: acc, Audit: n.audit, Search: api.NewSearch(idx), Pages: pages,
 		Ready:     []api.Check{api.StoreCheck(n.store), api.IndexCheck(idx), api.AuditCheck(n.audit)},
-		MaxUpload: maxUpload, SecureCookies: cfg.secureCookies || cfg.tlsCert != "",
+		MaxUpload: maxUpload, SecureCookies: secure,
 		Logger: logger,
 	})
 	if err != nil {
