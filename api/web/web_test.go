@@ -689,3 +689,42 @@ func TestFormField(t *testing.T) {
 	}
 	_ = access.Reader
 }
+
+// TestNoInlineCode renders every page and checks that none holds inline
+// script or style, an event attribute, or an address outside the server:
+// the CSP would block them, and a page that needs them is broken.
+func TestNoInlineCode(t *testing.T) {
+	e := newEnv(t)
+	arch := e.client()
+	arch.login("vanthu")
+	id := arch.create(secretDoc("Thông báo kết luận"), "nội dung")
+	pages := map[string][]string{
+		"vanthu":    {"/search", "/upload", "/documents/" + id, "/documents/" + id + "/view", "/documents/nonsense"},
+		"canbo":     {"/search"},
+		"kiemtra":   {"/audit"},
+		"admin":     {"/users", "/users/new", "/users/" + e.users["canbo"].ID},
+		"thamquyen": {"/documents/" + id, "/documents/" + id + "/reclassify"},
+	}
+	bad := []*regexp.Regexp{
+		regexp.MustCompile(`<script>|<script [^>]*>[^<]`), regexp.MustCompile(`<style`), regexp.MustCompile(` style=`),
+		regexp.MustCompile(` on[a-z]+=`), regexp.MustCompile(`https?://`), regexp.MustCompile(`javascript:`),
+	}
+	for user, paths := range pages {
+		c := e.client()
+		c.login(user)
+		for _, p := range paths {
+			r := c.get(p)
+			if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusNotFound {
+				t.Errorf("%s %s: %d", user, p, r.StatusCode)
+			}
+			for _, re := range bad {
+				if loc := re.FindStringIndex(r.body); loc != nil {
+					t.Errorf("%s %s: %q", user, p, r.body[loc[0]:min(len(r.body), loc[1]+40)])
+				}
+			}
+			if m := regexp.MustCompile(`<title>([^<]*)</title>`).FindStringSubmatch(r.body); m == nil || strings.Contains(m[1], "Thông báo") {
+				t.Errorf("%s %s: title %q", user, p, m)
+			}
+		}
+	}
+}
