@@ -1,10 +1,12 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -42,15 +44,18 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// realServer assembles the server from the real parts: the folder store,
-// the keyring, the audit log, the account directory, the search indexes
-// and the archive service, with the web interface on a Gin router.
+// realServer is a running server and its first admin account.
 type realServer struct {
 	url      string
 	admin    string
 	password string
 }
 
+// startRealServer assembles the server in the test from the real parts:
+// the folder store, the keyring, the audit log, the account directory, the
+// search indexes and the archive service, with the web interface on a Gin
+// router. KHOMAT_E2E_INPROCESS=1 uses it instead of `khomat serve`, to
+// debug the interface without the binary.
 func startRealServer(t *testing.T) realServer {
 	t.Helper()
 	ctx := context.Background()
@@ -103,6 +108,82 @@ func startRealServer(t *testing.T) realServer {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return realServer{url: srv.URL, admin: "admin", password: password}
+}
+
+// startKhomatServe builds the khomat binary and runs `khomat serve` on a
+// fresh data folder and a free loopback port: the server people run, with
+// its real wiring. It waits until /readyz answers 200 (the search indexes
+// are reconciled).
+func startKhomatServe(t *testing.T) realServer {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "khomat")
+	build := exec.Command("go", "build", "-o", bin, "khomat/cmd/khomat")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building khomat: %v\n%s", err, out)
+	}
+	const password = "mật khẩu quản trị thử nghiệm"
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"KHOMAT_DATA="+filepath.Join(t.TempDir(), "data"),
+		"KHOMAT_LISTEN=127.0.0.1:0",
+		"KHOMAT_ADMIN_PASSWORD="+password,
+		"KHOMAT_MASTER_PASSPHRASE=e2e master passphrase, not for production",
+		"KHOMAT_LOG_LEVEL=warn",
+	)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("khomat serve stderr:\n%s", stderr.String())
+		}
+	})
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`serving on (http://\S+)`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-addr:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("khomat serve did not start:\n%s", stderr.String())
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("khomat serve did not become ready:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return realServer{url: url, admin: "admin", password: password}
 }
 
 // tab drives one browser tab through the interface.
@@ -187,7 +268,12 @@ func (b *tab) logout() {
 // log. Screenshots of every main page go to artifacts/screenshots.
 func TestBrowser(t *testing.T) {
 	chrome := chromiumPath(t)
-	srv := startRealServer(t)
+	var srv realServer
+	if os.Getenv("KHOMAT_E2E_INPROCESS") != "" {
+		srv = startRealServer(t)
+	} else {
+		srv = startKhomatServe(t)
+	}
 
 	shots := filepath.Join("..", "..", "artifacts", "screenshots")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
