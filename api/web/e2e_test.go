@@ -390,6 +390,53 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("document title %q", got)
 	}
 	b.shot("05-document")
+
+	// A bulk upload: a PDF (the browser prints one) and a text file, with
+	// the shared metadata and a title each; the PDF shows in the viewer.
+	// The PDF is the search page printed (not the Tối mật document: the
+	// Mật-cleared cadre below must find nothing of it).
+	b.do(chromedp.Navigate(b.base+"/search"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFPrintBackground()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{filepath.Join(t.TempDir(), "bien-ban.txt"), filepath.Join(t.TempDir(), "bao-cao.pdf")}
+	if err := os.WriteFile(files[0], []byte("BIÊN BẢN họp Ban Thường vụ."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(files[1], pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.do(
+		chromedp.Navigate(b.base+"/upload"),
+		chromedp.WaitVisible(chromedp.CSS("#issuing_body")),
+		chromedp.SetValue(chromedp.CSS("#issuing_body"), "Văn phòng Tỉnh ủy"),
+		chromedp.SetValue(chromedp.CSS("#date_issued"), "10/01/2026"),
+		chromedp.SetValue(chromedp.CSS("#doc_type"), "report"),
+		chromedp.SetValue(chromedp.CSS("#level"), "confidential"),
+		chromedp.SetValue(chromedp.CSS("#state_secret_ref"), "Quyết định 1722/QĐ-TTg, mục 7"),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), files),
+		chromedp.WaitVisible(chromedp.CSS("#title_1")),
+		chromedp.SetValue(chromedp.CSS("#title_0"), "Biên bản họp Ban Thường vụ tháng 1"),
+		chromedp.SetValue(chromedp.CSS("#title_1"), "Báo cáo tình hình chuyển đổi số quý IV"),
+	)
+	b.shot("05b-bulk-upload")
+	b.do(
+		chromedp.Click(chromedp.CSS("#upload-submit")),
+		chromedp.WaitVisible(chromedp.CSS("main table")),
+	)
+	if s := b.text("main h1"); !strings.Contains(s, "2 / 2") {
+		t.Fatalf("bulk upload: %s", b.text("main"))
+	}
+	b.shot("05c-bulk-uploaded")
+	b.do(
+		chromedp.Click(chromedp.CSS("main tbody tr:nth-child(2) a")),
+		chromedp.WaitVisible(chromedp.CSS(".doc-title")),
+		chromedp.Click(chromedp.CSS(".doc-actions a.button")),
+		chromedp.WaitVisible(chromedp.CSS("iframe.doc-frame")),
+		chromedp.Sleep(2*time.Second), // the PDF viewer draws
+	)
+	b.shot("05d-view-pdf")
 	b.logout()
 
 	// A cadre finds it typed without diacritics, views and downloads it.
