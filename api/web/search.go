@@ -150,12 +150,17 @@ func (w *Web) searchPage(c *gin.Context) {
 	w.render(c, http.StatusOK, "search", w.newView(c, "title.search", d))
 }
 
+// mayList checks that the user may search, and records and answers a
+// denial.
+func (w *Web) mayList(c *gin.Context) bool {
+	return w.decideAudit(c, access.List, audit.ActionSearch)
+}
+
 // searchSubmit reads the posted form, keeps the search under a new key and
 // sends the browser to its results (POST, then 303 to a URL that holds only
 // the key).
 func (w *Web) searchSubmit(c *gin.Context) {
-	if !may(c, access.List) {
-		w.fail(c, http.StatusForbidden, "err.forbidden")
+	if !w.mayList(c) {
 		return
 	}
 	f := searchForm{
@@ -249,8 +254,7 @@ func formOf(req SearchRequest) searchForm {
 // searchResults runs the search kept under the key and shows one page of
 // it. Every run is audited with the query's keyed hash, never its text.
 func (w *Web) searchResults(c *gin.Context) {
-	if !may(c, access.List) {
-		w.fail(c, http.StatusForbidden, "err.forbidden")
+	if !w.mayList(c) {
 		return
 	}
 	key := c.Param("key")

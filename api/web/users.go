@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"khomat/archive/access"
+	"khomat/archive/audit"
 )
 
 // usersData is the data of the accounts list.
@@ -29,7 +30,17 @@ type userData struct {
 }
 
 func (w *Web) isAdmin(c *gin.Context) bool {
-	if w.users == nil || !user(c).Subject().Has(access.Admin) {
+	if w.users == nil {
+		w.fail(c, http.StatusForbidden, "err.forbidden")
+		return false
+	}
+	if !user(c).Subject().Has(access.Admin) {
+		// The account directory decides every change itself; a page
+		// refused before it is asked is recorded here.
+		if err := w.record(c, audit.Event{Action: access.ManageUsers.String(), Outcome: audit.Denied, Reason: string(access.ReasonNoRole)}); err != nil {
+			w.failErr(c, err)
+			return false
+		}
 		w.fail(c, http.StatusForbidden, "err.forbidden")
 		return false
 	}

@@ -574,6 +574,9 @@ func TestAuditPage(t *testing.T) {
 func TestUsersPage(t *testing.T) {
 	e := newEnv(t)
 	wantStatus(t, func() response { c := e.client(); c.login("canbo"); return c.get("/users") }(), http.StatusForbidden)
+	if p, err := e.log.Query(context.Background(), audit.Query{Actor: e.users["canbo"].ID, Outcomes: []audit.Outcome{audit.Denied}}); err != nil || len(p.Entries) != 1 || p.Entries[0].Action != "manage_users" {
+		t.Errorf("a refused users page is not audited: %+v %v", p.Entries, err)
+	}
 
 	adm := e.client()
 	adm.login("admin")
