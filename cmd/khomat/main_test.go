@@ -359,7 +359,7 @@ func journey(t *testing.T, s3 bool) {
 
 // waitReady waits until /readyz answers 200: the search indexes are
 // reconciled with the store after a start.
-func waitReady(t *testing.T, base string) {
+func waitReady(t testing.TB, base string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {

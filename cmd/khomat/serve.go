@@ -108,12 +108,6 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 	if err := c.ensureAdmin(ctx, ids); err != nil {
 		return err
 	}
-	stats, err := n.archive.Sweep(ctx, cfg.sweepGrace)
-	if err != nil {
-		logger.Warn("sweep at start failed; the next start retries", "err", err)
-	} else if stats.Removed > 0 {
-		logger.Info("swept debris of interrupted uploads", "documents", stats.Documents, "removed", stats.Removed)
-	}
 
 	// Reconcile the indexes with the store in the background; searches
 	// answer 503 until it is done, so no stale entry shows a title.
@@ -188,7 +182,7 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 	maintained := make(chan struct{})
 	go func() {
 		defer close(maintained)
-		maintain(mctx, n, ids, logger, time.Hour)
+		maintain(mctx, n, ids, logger, time.Hour, cfg.sweepGrace)
 	}()
 	var serveErr error
 	select {
@@ -237,10 +231,18 @@ func (c *cli) ensureAdmin(ctx context.Context, ids *identity.Service) error {
 	return nil
 }
 
-// maintain runs the periodic work of a node, now and every interval until
-// ctx ends: it declassifies the documents whose protection period has ended
-// and deletes sessions that can no longer be used.
-func maintain(ctx context.Context, n *node, ids *identity.Service, logger *slog.Logger, interval time.Duration) {
+// maintain runs the background work of a node until ctx ends: once, the
+// sweep of debris that interrupted uploads left (objects older than grace
+// that no committed version owns); then now and every interval, the
+// declassification of documents whose protection period has ended and the
+// deletion of sessions that can no longer be used. None of it blocks
+// serving: on a large store a pass takes a while.
+func maintain(ctx context.Context, n *node, ids *identity.Service, logger *slog.Logger, interval, grace time.Duration) {
+	if stats, err := n.archive.Sweep(ctx, grace); err != nil && ctx.Err() == nil {
+		logger.Warn("sweep at start failed; the next start retries", "err", err)
+	} else if stats.Removed > 0 {
+		logger.Info("swept debris of interrupted uploads", "documents", stats.Documents, "removed", stats.Removed)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
