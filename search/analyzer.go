@@ -31,42 +31,118 @@ func init() {
 	}
 }
 
-// viAnalyzer is the Vietnamese analyzer. It splits text into runs of
-// letters, digits and combining marks, lower-cases and NFC-normalises each
-// (the exact form), and, where folding changes the word, emits the folded
-// form too at the same position. Phrases match across both forms because
-// they share positions; exact forms rank first because a query adds an
-// optional clause for the exact form the user typed.
+// viAnalyzer is the Vietnamese analyzer. It splits text into words (runs
+// of letters, digits and combining marks) and emits, for each word:
+//
+//   - its folded form: lower case, NFC, tone and vowel marks removed, đ → d
+//     ("định" → "dinh"), which every query matches on;
+//   - its exact form (lower case, NFC) when folding changes it, which a
+//     query typed with marks uses to rank exact forms first;
+//   - the pair of its folded form and the previous word's, as one term
+//     (pairPrefix + "bao ve"), which phrases match on.
+//
+// Word pairs replace positions. Bleve's phrase search reads the position
+// of every occurrence of every word of the phrase, and folding makes
+// syllables such as "dang" (đang, đảng, dạng, đáng, …) so frequent that a
+// two-word phrase cost over 100 ms at 100,000 documents; a pair is one
+// posting list. Index entries then carry no positions (term vectors) at
+// all, which also makes indexing faster. A phrase of three words or more
+// matches documents holding each adjacent pair of its words — in practice
+// the phrase itself.
 //
 // It is a single pass written by hand rather than a chain of Bleve's
 // tokenizer and filters: indexing speed is one of Khomat's targets, and the
-// Unicode word-segmentation tokenizer costs more than the whole of this.
+// Unicode word-segmentation tokenizer alone costs more than all of this.
 type viAnalyzer struct{}
+
+// pairPrefix starts every word-pair term. Words never contain it or a
+// space, so pairs and words cannot collide, and pairs sort apart from the
+// words in the dictionary, where prefix searches look.
+const pairPrefix = "_"
 
 // Analyze implements analysis.Analyzer.
 func (viAnalyzer) Analyze(text []byte) analysis.TokenStream {
-	toks := make(analysis.TokenStream, 0, len(text)/4)
-	// One backing array for the token structs, grown as needed, saves an
-	// allocation per token.
-	pool := make([]analysis.Token, 0, len(text)/4)
-	pos := 0
-	eachWord(text, func(start, end int) {
-		exact, folded := forms(text[start:end])
-		if len(exact) == 0 || len(exact) > maxTermBytes {
-			return
-		}
-		pos++
-		pool = append(pool, analysis.Token{Start: start, End: end, Term: exact, Position: pos, Type: analysis.AlphaNumeric})
-		toks = append(toks, &pool[len(pool)-1])
-		if folded != nil {
-			pool = append(pool, analysis.Token{Start: start, End: end, Term: folded, Position: pos, Type: analysis.AlphaNumeric})
-			toks = append(toks, &pool[len(pool)-1])
-		}
+	toks := make(analysis.TokenStream, 0, len(text)/2)
+	// One backing array for the token structs and one for the terms save
+	// an allocation or two per token; indexing spends much of its time
+	// in the allocator otherwise.
+	pool := make([]analysis.Token, 0, len(text)/2)
+	arena := make([]byte, 0, 2*len(text)+16)
+	emit := func(term []byte, pos int) {
 		if len(pool) == cap(pool) {
 			pool = make([]analysis.Token, 0, 256)
 		}
+		pool = append(pool, analysis.Token{Term: term, Position: pos, Type: analysis.AlphaNumeric})
+		toks = append(toks, &pool[len(pool)-1])
+	}
+	pos := 0
+	var prev []byte
+	eachWord(text, func(start, end int) {
+		var exact, folded []byte
+		arena, exact, folded = appendForms(arena, text[start:end])
+		if len(exact) == 0 || len(exact) > maxTermBytes {
+			prev = nil
+			return
+		}
+		pos++
+		if folded == nil {
+			folded = exact
+		} else {
+			emit(exact, pos)
+		}
+		emit(folded, pos)
+		if prev != nil {
+			n := len(arena)
+			arena = append(arena, pairPrefix...)
+			arena = append(arena, prev...)
+			arena = append(arena, ' ')
+			arena = append(arena, folded...)
+			emit(arena[n:len(arena):len(arena)], pos)
+		}
+		prev = folded
 	})
 	return toks
+}
+
+// pairTerm is the term of the folded word pair a b.
+func pairTerm(a, b string) string { return pairPrefix + a + " " + b }
+
+// appendForms appends the exact and folded forms of word to arena and
+// returns the grown arena and the two forms as slices of it (folded nil
+// when folding changes nothing). A form stays valid when the arena grows
+// later: growing copies to a new array and leaves the old one alone.
+func appendForms(arena, word []byte) (grown, exact, folded []byte) {
+	n := len(arena)
+	ascii := true
+	for _, c := range word {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		for _, c := range word {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			arena = append(arena, c)
+		}
+		return arena, arena[n:len(arena):len(arena)], nil
+	}
+	for _, r := range string(word) {
+		arena = utf8.AppendRune(arena, unicode.ToLower(r))
+	}
+	if !norm.NFC.IsNormal(arena[n:]) {
+		nfc := norm.NFC.Bytes(arena[n:]) // NFD input: rare, so the copy is fine
+		arena = append(arena[:n], nfc...)
+	}
+	exact = arena[n:len(arena):len(arena)]
+	m := len(arena)
+	arena = appendFold(arena, exact)
+	if string(arena[m:]) == string(exact) {
+		return arena[:m], exact, nil
+	}
+	return arena, exact, arena[m:len(arena):len(arena)]
 }
 
 // eachWord calls fn with the byte range of every word of text: a maximal
@@ -111,44 +187,16 @@ func isMark(r rune) bool {
 
 // forms returns the exact form of word (lower case, NFC) and its folded
 // form (tone and vowel marks removed, đ → d), or a nil folded form when
-// folding changes nothing. The returned slices are new allocations.
+// folding changes nothing.
 func forms(word []byte) (exact, folded []byte) {
-	ascii := true
-	for _, c := range word {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		exact = make([]byte, len(word))
-		for i, c := range word {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			exact[i] = c
-		}
-		return exact, nil
-	}
-	exact = make([]byte, 0, len(word))
-	for _, r := range string(word) {
-		exact = utf8.AppendRune(exact, unicode.ToLower(r))
-	}
-	if !norm.NFC.IsNormal(exact) {
-		exact = norm.NFC.Bytes(exact)
-	}
-	folded = foldBytes(exact)
-	if string(folded) == string(exact) {
-		return exact, nil
-	}
+	_, exact, folded = appendForms(make([]byte, 0, 2*len(word)+8), word)
 	return exact, folded
 }
 
-// foldBytes removes combining marks and maps đ to d in lower-case text. It
-// decomposes each rune (NFD) and keeps the non-mark runes of the
-// decomposition, so "ệ" becomes "e" and "ơ" becomes "o".
-func foldBytes(s []byte) []byte {
-	out := make([]byte, 0, len(s))
+// appendFold appends s, lower-case text, with combining marks removed and
+// đ mapped to d. It decomposes each rune (NFD) and keeps the non-mark runes
+// of the decomposition, so "ệ" becomes "e" and "ơ" becomes "o".
+func appendFold(out, s []byte) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {

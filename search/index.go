@@ -291,7 +291,7 @@ func (x *Index) write(ctx context.Context, e entry) error {
 	closed, levels := x.closed, x.levels
 	var targets []*[levelCount]*level
 	for s := range x.sessions {
-		s.touch(e.id)
+		s.touch(e.id, &e)
 		if s.levels != nil {
 			targets = append(targets, s.levels)
 		}
@@ -375,7 +375,7 @@ func (x *Index) Remove(ctx context.Context, id archive.ID) error {
 	closed, levels := x.closed, x.levels
 	var targets []*[levelCount]*level
 	for s := range x.sessions {
-		s.touch(id)
+		s.touch(id, nil)
 		if s.levels != nil {
 			targets = append(targets, s.levels)
 		}

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,20 +31,21 @@ const mappingVersionKey = "khomat.mapping_version"
 // the body is indexed but not stored (it would make the index 2.7× the
 // text instead of 2.0×, and a stolen index would then hold the plaintext).
 const (
-	fieldID         = "id"          // keyword, doc values: the tie-breaker of every sort
+	fieldID         = "id"          // keyword, doc values: the order of a repair's scan
 	fieldTitle      = "title"       // text, stored: boosted, and the title: filter
 	fieldSummary    = "summary"     // stored only: highlighted fragments
 	fieldContent    = "content"     // text: title, summary, keywords, issuer, number, body
-	fieldIssuer     = "issuer"      // keyword, stored, doc values: facet and exact filter
+	fieldIssuer     = "issuer"      // keyword, stored: the exact issuer filter
 	fieldIssuerText = "issuer_text" // text: the issuer: query filter
 	fieldNumber     = "number"      // stored only: number and symbol as written
 	fieldNumberText = "number_text" // text: the number: query filter
 	fieldKeywords   = "keywords"    // text, one array element per keyword
-	fieldLevel      = "level"       // keyword, stored, doc values
-	fieldType       = "type"        // keyword, stored, doc values
+	fieldLevel      = "level"       // keyword, stored
+	fieldType       = "type"        // keyword, stored
 	fieldUrgency    = "urgency"     // keyword, stored
-	fieldDate       = "date"        // number yyyymmdd, stored, doc values; 0 when unknown
-	fieldYear       = "year"        // keyword, doc values: the year facet
+	fieldDate       = "date"        // number yyyymmdd, stored; 0 when unknown
+	fieldOrder      = "order"       // number, doc values: date and id in one sort key
+	fieldFacet      = "facet"       // keyword, doc values: "l:", "t:", "i:", "y:" facet values
 	fieldACL        = "acl"         // keyword, stored: compartments and named recipients
 	fieldStamp      = "stamp"       // stored: version and revision, for repair
 	fieldText       = "text"        // keyword, stored: what happened to the content
@@ -68,7 +70,7 @@ func newMapping() mapping.IndexMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = AnalyzerName
 		f.Store = store
-		f.IncludeTermVectors = true // phrases need positions
+		f.IncludeTermVectors = false // phrases match word pairs, not positions
 		f.IncludeInAll = false
 		f.DocValues = false
 		return f
@@ -91,26 +93,30 @@ func newMapping() mapping.IndexMapping {
 		f.DocValues = false
 		return f
 	}
-	date := bleve.NewNumericFieldMapping()
-	date.Store = true
-	date.DocValues = true
-	date.IncludeInAll = false
+	number := func(store, docValues bool) *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store = store
+		f.DocValues = docValues
+		f.IncludeInAll = false
+		return f
+	}
 
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fieldID, kw(false, true))
 	dm.AddFieldMappingsAt(fieldTitle, text(true))
 	dm.AddFieldMappingsAt(fieldSummary, storedOnly())
 	dm.AddFieldMappingsAt(fieldContent, text(false))
-	dm.AddFieldMappingsAt(fieldIssuer, kw(true, true))
+	dm.AddFieldMappingsAt(fieldIssuer, kw(true, false))
 	dm.AddFieldMappingsAt(fieldIssuerText, text(false))
 	dm.AddFieldMappingsAt(fieldNumber, storedOnly())
 	dm.AddFieldMappingsAt(fieldNumberText, text(false))
 	dm.AddFieldMappingsAt(fieldKeywords, text(false))
-	dm.AddFieldMappingsAt(fieldLevel, kw(true, true))
-	dm.AddFieldMappingsAt(fieldType, kw(true, true))
+	dm.AddFieldMappingsAt(fieldLevel, kw(true, false))
+	dm.AddFieldMappingsAt(fieldType, kw(true, false))
 	dm.AddFieldMappingsAt(fieldUrgency, kw(true, false))
-	dm.AddFieldMappingsAt(fieldDate, date)
-	dm.AddFieldMappingsAt(fieldYear, kw(false, true))
+	dm.AddFieldMappingsAt(fieldDate, number(true, false))
+	dm.AddFieldMappingsAt(fieldOrder, number(false, true))
+	dm.AddFieldMappingsAt(fieldFacet, kw(false, true))
 	dm.AddFieldMappingsAt(fieldACL, kw(true, false))
 	dm.AddFieldMappingsAt(fieldStamp, kw(true, false))
 	dm.AddFieldMappingsAt(fieldText, kw(true, false))
@@ -126,14 +132,14 @@ func newMapping() mapping.IndexMapping {
 
 // Indexing options of the field kinds above.
 const (
-	optText       = index.IndexField | index.IncludeTermVectors
+	optText       = index.IndexField
 	optTextStored = optText | index.StoreField
 	optStoredOnly = index.StoreField
 	optKeyword    = index.IndexField
 	optKeywordDV  = index.IndexField | index.DocValues
-	optKeywordSDV = index.IndexField | index.StoreField | index.DocValues
 	optKeywordS   = index.IndexField | index.StoreField
-	optDate       = index.IndexField | index.StoreField | index.DocValues
+	optDate       = index.IndexField | index.StoreField
+	optOrder      = index.IndexField | index.DocValues
 )
 
 // stamp says which revision of a document an entry was built from.
@@ -210,7 +216,7 @@ func buildDocument(doc archive.Document, body string, state TextState) *document
 		}
 	}
 	textField(fieldContent, content.String(), optText)
-	keywordField(fieldIssuer, doc.IssuingBody, optKeywordSDV)
+	keywordField(fieldIssuer, doc.IssuingBody, optKeywordS)
 	textField(fieldIssuerText, doc.IssuingBody, optText)
 	if doc.NumberSymbol != "" {
 		keywordField(fieldNumber, doc.NumberSymbol, optStoredOnly)
@@ -219,12 +225,18 @@ func buildDocument(doc archive.Document, body string, state TextState) *document
 	for i, k := range doc.Keywords {
 		add(document.NewTextFieldCustom(fieldKeywords, []uint64{uint64(i)}, []byte(k), optText, an))
 	}
-	keywordField(fieldLevel, doc.Level.String(), optKeywordSDV)
-	keywordField(fieldType, string(doc.Type), optKeywordSDV)
+	keywordField(fieldLevel, doc.Level.String(), optKeywordS)
+	keywordField(fieldType, string(doc.Type), optKeywordS)
 	keywordField(fieldUrgency, doc.Urgency.String(), optKeywordS)
 	add(document.NewNumericFieldWithIndexingOptions(fieldDate, nil, dateNumber(doc.DateIssued), optDate))
+	add(document.NewNumericFieldWithIndexingOptions(fieldOrder, nil, orderKey(doc.DateIssued, doc.ID), optOrder))
+	// One facet field for all facets: the collector reads one field's
+	// doc values per hit instead of four.
+	keywordField(fieldFacet, facetLevel+doc.Level.String(), optKeywordDV)
+	keywordField(fieldFacet, facetType+string(doc.Type), optKeywordDV)
+	keywordField(fieldFacet, facetIssuer+doc.IssuingBody, optKeywordDV)
 	if !doc.DateIssued.IsZero() {
-		keywordField(fieldYear, strconv.Itoa(doc.DateIssued.Year), optKeywordDV)
+		keywordField(fieldFacet, facetYear+strconv.Itoa(doc.DateIssued.Year), optKeywordDV)
 	}
 	for _, c := range doc.Compartments {
 		keywordField(fieldACL, aclCompartment+c, optKeywordS)
@@ -238,6 +250,31 @@ func buildDocument(doc archive.Document, body string, state TextState) *document
 	keywordField(fieldStamp, stamp{doc.Version, doc.Revision}.String(), optKeywordS)
 	keywordField(fieldText, state.encode(), optKeywordS)
 	return d
+}
+
+// Prefixes of the values of the facet field.
+const (
+	facetLevel  = "l:"
+	facetType   = "t:"
+	facetIssuer = "i:"
+	facetYear   = "y:"
+)
+
+// orderKey is the sort key of "newest first" and the tie-breaker of
+// relevance: the date issued, then 31 bits of the id, in one number that a
+// float64 holds exactly (22 bits of days, 31 of id). Bleve then reads one
+// doc value per hit instead of two, and the order never depends on Bleve's
+// internal document numbers, which hidden documents influence. Two
+// documents of one date share the key only if 31 bits of their random ids
+// agree.
+func orderKey(d archive.Date, id archive.ID) float64 {
+	var days int64
+	if !d.IsZero() {
+		const unixDay1 = 719162 // days from 0001-01-01 to 1970-01-01
+		days = d.Time(time.UTC).Unix()/86400 + unixDay1 + 1
+	}
+	low := int64(binary.BigEndian.Uint32(id[:4]) >> 1)
+	return float64(days<<31 | low)
 }
 
 // levelName is the file name of a level's index under Config.Dir.

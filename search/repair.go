@@ -52,24 +52,35 @@ type Report struct {
 
 // session is a running Repair or Rebuild. Live writes during it mark the
 // documents they touch, and the session leaves those alone: what it read
-// from the corpus may be older than what the live write carried.
+// from the corpus may be older than what the live write carried. A live
+// write to a document whose batch is being written at that moment is
+// replayed after the batch, which may have overwritten it.
 type session struct {
-	mu      sync.Mutex
-	touched map[archive.ID]struct{}
-	failed  map[archive.ID]struct{}
+	mu       sync.Mutex
+	touched  map[archive.ID]struct{}
+	inflight map[archive.ID]int
+	replay   map[archive.ID]*entry // nil: a removal
+	failed   map[archive.ID]struct{}
 	// levels, for a Rebuild, are the new indexes, which live writes must
 	// update too; nil for a Repair, which writes to the live indexes.
 	levels *[levelCount]*level
 }
 
 func newSession(levels *[levelCount]*level) *session {
-	return &session{touched: map[archive.ID]struct{}{}, failed: map[archive.ID]struct{}{}, levels: levels}
+	return &session{
+		touched: map[archive.ID]struct{}{}, inflight: map[archive.ID]int{},
+		replay: map[archive.ID]*entry{}, failed: map[archive.ID]struct{}{}, levels: levels,
+	}
 }
 
-func (s *session) touch(id archive.ID) {
+// touch records a live write of id: e, or a removal when e is nil.
+func (s *session) touch(id archive.ID, e *entry) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.touched[id] = struct{}{}
-	s.mu.Unlock()
+	if s.inflight[id] > 0 {
+		s.replay[id] = e
+	}
 }
 
 func (s *session) isTouched(id archive.ID) bool {
@@ -361,11 +372,6 @@ func (x *Index) bulk(ctx context.Context, c Corpus, s *session, need func(archiv
 		doc  archive.Document
 		mask uint8
 	}
-	type built struct {
-		e     entry
-		mask  uint8
-		state TextState
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	jobs := make(chan job, x.workers()*2)
 	out := make(chan built, x.batchSize())
@@ -421,91 +427,158 @@ func (x *Index) bulk(ctx context.Context, c Corpus, s *session, need func(archiv
 	}
 	go func() { wg.Wait(); close(out) }()
 
-	batch := make([]built, 0, x.batchSize())
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		x.wmu.Lock()
-		x.mu.RLock()
-		closed, levels := x.closed, x.levels
-		x.mu.RUnlock()
-		if s.levels != nil {
-			levels = *s.levels
-		}
-		if closed {
-			x.wmu.Unlock()
-			return ErrClosed
-		}
-		var bs [levelCount]*bleve.Batch
-		get := func(l access.Level) *bleve.Batch {
-			if bs[l] == nil {
-				bs[l] = levels[l].idx.NewBatch()
-			}
-			return bs[l]
-		}
-		var written []archive.ID
-		for _, b := range batch {
-			if s.isTouched(b.e.id) {
-				continue // a live write carried something newer
-			}
-			if err := get(b.e.level).IndexAdvanced(b.e.doc); err != nil {
-				rep.Errors++
-				continue
-			}
-			for l := range access.Level(levelCount) {
-				if l != b.e.level && b.mask&(1<<l) != 0 {
-					get(l).Delete(b.e.id.String())
+	// Batches are written by several goroutines at once: building a
+	// segment is Bleve's costliest step and runs in the caller of Batch.
+	batches := make(chan []built)
+	var stats sync.Mutex
+	var fwg sync.WaitGroup
+	var flushErr error
+	for range max(1, x.workers()) {
+		fwg.Go(func() {
+			for batch := range batches {
+				if err := x.flush(s, batch, &stats, rep); err != nil {
+					stats.Lock()
+					flushErr = errors.Join(flushErr, err)
+					stats.Unlock()
+					cancel()
 				}
 			}
-			written = append(written, b.e.id)
-			if !b.state.Indexed {
-				rep.NotIndexed++
-			}
-		}
-		var berr error
-		for l, b := range bs {
-			if b != nil {
-				berr = errors.Join(berr, levels[l].idx.Batch(b))
-			}
-		}
-		x.wmu.Unlock()
-		for _, id := range written {
-			if s.levels != nil {
-				if berr != nil {
-					s.mu.Lock()
-					s.failed[id] = struct{}{}
-					s.mu.Unlock()
-				}
-				continue
-			}
-			x.settle(id, berr)
-		}
-		if berr != nil {
-			rep.Errors += len(written)
-			x.log.Error("search: writing a batch failed", "documents", len(written), "err", berr)
-		} else {
-			rep.Indexed += len(written)
-		}
-		batch = batch[:0]
-		return nil
+		})
 	}
+	batch := make([]built, 0, x.batchSize())
 	for b := range out {
 		batch = append(batch, b)
 		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return false, err
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
 			}
+			batch = make([]built, 0, x.batchSize())
 		}
 	}
-	if err := flush(); err != nil {
-		return false, err
+	if len(batch) > 0 && ctx.Err() == nil {
+		batches <- batch
+	}
+	close(batches)
+	fwg.Wait()
+	if flushErr != nil {
+		return false, flushErr
 	}
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	rep.Errors += listErrs
 	return complete, nil
+}
+
+// built is an entry built by a bulk worker, with the levels that held the
+// document before.
+type built struct {
+	e     entry
+	mask  uint8
+	state TextState
+}
+
+// flush writes one batch of a bulk session: to the live indexes for a
+// Repair, to the new ones for a Rebuild. The batch is written without the
+// write lock, beside other batches; live writes that touched its documents
+// meanwhile are replayed after it.
+func (x *Index) flush(s *session, batch []built, stats *sync.Mutex, rep *Report) error {
+	x.wmu.Lock()
+	x.mu.RLock()
+	closed, levels := x.closed, x.levels
+	x.mu.RUnlock()
+	if s.levels != nil {
+		levels = *s.levels
+	}
+	if closed {
+		x.wmu.Unlock()
+		return ErrClosed
+	}
+	var bs [levelCount]*bleve.Batch
+	get := func(l access.Level) *bleve.Batch {
+		if bs[l] == nil {
+			bs[l] = levels[l].idx.NewBatch()
+		}
+		return bs[l]
+	}
+	var written []archive.ID
+	notIndexed, errs := 0, 0
+	s.mu.Lock()
+	for _, b := range batch {
+		if _, ok := s.touched[b.e.id]; ok {
+			continue // a live write carried something newer
+		}
+		if err := get(b.e.level).IndexAdvanced(b.e.doc); err != nil {
+			errs++
+			continue
+		}
+		for l := range access.Level(levelCount) {
+			if l != b.e.level && b.mask&(1<<l) != 0 {
+				get(l).Delete(b.e.id.String())
+			}
+		}
+		written = append(written, b.e.id)
+		s.inflight[b.e.id]++
+		if !b.state.Indexed {
+			notIndexed++
+		}
+	}
+	s.mu.Unlock()
+	x.wmu.Unlock()
+
+	var berr error
+	for l, b := range bs {
+		if b != nil {
+			berr = errors.Join(berr, levels[l].idx.Batch(b))
+		}
+	}
+
+	x.wmu.Lock()
+	s.mu.Lock()
+	for _, id := range written {
+		if s.inflight[id]--; s.inflight[id] == 0 {
+			delete(s.inflight, id)
+		}
+		e, ok := s.replay[id]
+		if !ok {
+			continue
+		}
+		delete(s.replay, id)
+		var err error
+		if e == nil {
+			err = removeOne(levels, id)
+		} else {
+			err = writeOne(levels, *e)
+		}
+		if err != nil {
+			s.failed[id] = struct{}{}
+		}
+	}
+	if berr != nil && s.levels != nil {
+		for _, id := range written {
+			s.failed[id] = struct{}{}
+		}
+	}
+	s.mu.Unlock()
+	x.wmu.Unlock()
+	if s.levels == nil {
+		for _, id := range written {
+			x.settle(id, berr)
+		}
+	}
+
+	stats.Lock()
+	defer stats.Unlock()
+	rep.Errors += errs
+	if berr != nil {
+		rep.Errors += len(written)
+		x.log.Error("search: writing a batch failed", "documents", len(written), "err", berr)
+	} else {
+		rep.Indexed += len(written)
+		rep.NotIndexed += notIndexed
+	}
+	return nil
 }
 
 // fieldString returns a stored field of a hit as a string ("" if absent).

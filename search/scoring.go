@@ -4,9 +4,11 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -21,8 +23,8 @@ import (
 // named recipients) would still shift the weights, and with them the order
 // a subject sees. So Khomat scores from the document alone: a term scores
 // boost × √tf × norm (the field-length norm of that document), a phrase
-// boost × √(occurrences), an exact-form or prefix clause a constant. No
-// document count, no document frequency, no average length.
+// the sum of its word pairs' scores, an exact-form or prefix clause a
+// constant. No document count, no document frequency, no average length.
 //
 // Bleve adds the scores of a conjunction's parts in the order of their
 // posting-list sizes, which hidden documents do change; floating-point
@@ -111,24 +113,20 @@ func (s *termSearcher) Optimize(kind string, octx index.OptimizableContext) (ind
 	return nil, nil
 }
 
-// phraseQuery matches terms at consecutive positions of one field.
-type phraseQuery struct {
-	field    string
-	terms    []string
-	boost    float64
-	constant bool
-}
-
-// Searcher implements query.Query.
-func (q *phraseQuery) Searcher(ctx context.Context, i index.IndexReader, _ mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
-	ps, err := searcher.NewPhraseSearcher(ctx, i, q.terms, 0, false, q.field, 1, opts)
-	if err != nil {
-		return nil, err
+// pairsQuery matches a phrase of folded words on field: every adjacent
+// pair of its words (see viAnalyzer), each scored as a term.
+func pairsQuery(field string, words []string, boost float64) query.Query {
+	if len(words) == 1 {
+		return &termQuery{field: field, term: words[0], boost: boost}
 	}
-	if opts.Score == "none" {
-		return ps, nil
+	qs := make([]query.Query, 0, len(words)-1)
+	for i := 1; i < len(words); i++ {
+		qs = append(qs, &termQuery{field: field, term: pairTerm(words[i-1], words[i]), boost: boost})
 	}
-	return &rescored{inner: ps, perMatch: len(q.terms), boost: q.boost, constant: q.constant}, nil
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewConjunctionQuery(qs)
 }
 
 // prefixQuery matches the folded words of a field that start with prefix.
@@ -156,9 +154,9 @@ func (q *prefixQuery) Searcher(ctx context.Context, i index.IndexReader, _ mappi
 		if e == nil {
 			break
 		}
-		// Only folded forms: the exact forms at the same positions would
-		// match the same documents again.
-		if _, folded := forms([]byte(e.Term)); folded == nil {
+		// Only folded words: exact forms would match the same documents
+		// again, and word pairs are not words.
+		if _, folded := forms([]byte(e.Term)); folded == nil && !strings.HasPrefix(e.Term, pairPrefix) {
 			terms = append(terms, e.Term)
 		}
 	}
@@ -175,53 +173,41 @@ func (q *prefixQuery) Searcher(ctx context.Context, i index.IndexReader, _ mappi
 	if opts.Score == "none" {
 		return inner, nil
 	}
-	return &rescored{inner: inner, boost: q.boost, constant: true}, nil
+	return &constScored{inner: inner, boost: q.boost}, nil
 }
 
-// rescored replaces the scores of a Bleve searcher with Khomat's.
-type rescored struct {
-	inner    search.Searcher
-	perMatch int // terms per phrase occurrence in FieldTermLocations
-	boost    float64
-	constant bool
+// constScored gives every match of a Bleve searcher the same score.
+type constScored struct {
+	inner search.Searcher
+	boost float64
 }
 
-func (s *rescored) score(d *search.DocumentMatch) {
-	if d == nil {
-		return
-	}
-	if s.constant {
+func (s *constScored) score(d *search.DocumentMatch) {
+	if d != nil {
 		d.Score = s.boost
-	} else {
-		n := 1
-		if s.perMatch > 0 {
-			n = max(1, len(d.FieldTermLocations)/s.perMatch)
-		}
-		d.Score = quantize(s.boost * math.Sqrt(float64(n)))
+		d.Expl = nil
 	}
-	d.FieldTermLocations = d.FieldTermLocations[:0]
-	d.Expl = nil
 }
 
-func (s *rescored) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
+func (s *constScored) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
 	d, err := s.inner.Next(ctx)
 	s.score(d)
 	return d, err
 }
 
-func (s *rescored) Advance(ctx *search.SearchContext, id index.IndexInternalID) (*search.DocumentMatch, error) {
+func (s *constScored) Advance(ctx *search.SearchContext, id index.IndexInternalID) (*search.DocumentMatch, error) {
 	d, err := s.inner.Advance(ctx, id)
 	s.score(d)
 	return d, err
 }
 
-func (s *rescored) Close() error               { return s.inner.Close() }
-func (s *rescored) Weight() float64            { return 1 }
-func (s *rescored) SetQueryNorm(float64)       {}
-func (s *rescored) Count() uint64              { return s.inner.Count() }
-func (s *rescored) Min() int                   { return s.inner.Min() }
-func (s *rescored) Size() int                  { return 64 + s.inner.Size() }
-func (s *rescored) DocumentMatchPoolSize() int { return s.inner.DocumentMatchPoolSize() }
+func (s *constScored) Close() error               { return s.inner.Close() }
+func (s *constScored) Weight() float64            { return 1 }
+func (s *constScored) SetQueryNorm(float64)       {}
+func (s *constScored) Count() uint64              { return s.inner.Count() }
+func (s *constScored) Min() int                   { return s.inner.Min() }
+func (s *constScored) Size() int                  { return 64 + s.inner.Size() }
+func (s *constScored) DocumentMatchPoolSize() int { return s.inner.DocumentMatchPoolSize() }
 
 // aclQuery matches the entries subject may not see although they are in an
 // index at or below its clearance: a compartment it lacks, a named-recipient

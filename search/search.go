@@ -60,6 +60,12 @@ const (
 	MaxWindow = 10000
 	// maxIssuerFacets is how many issuers the facet lists.
 	maxIssuerFacets = 20
+	// maxFacetTerms bounds the values Bleve returns for the facet field
+	// per level, high enough that merged counts are exact.
+	maxFacetTerms = 100000
+	// tieMargin is how many matches past the page a relevance search
+	// fetches to settle ties itself.
+	tieMargin = 32
 )
 
 // Request is a search. The filters combine with each other and with the
@@ -206,40 +212,77 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 	// it: nothing the user types can reach or cancel it.
 	full := query.NewBooleanQuery([]query.Query{user}, nil, []query.Query{&aclQuery{subject: subject, quarantine: quarantine}})
 
-	sr := bleve.NewSearchRequestOptions(full, limit, req.Offset, false)
-	sr.Fields = []string{fieldTitle, fieldSummary, fieldLevel, fieldType, fieldIssuer, fieldNumber, fieldDate, fieldUrgency, fieldText, fieldACL}
+	run := func(sr *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		res, err := alias.SearchInContext(ctx, sr)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if len(res.Status.Errors) > 0 {
+			var errs []error
+			for _, e := range res.Status.Errors {
+				errs = append(errs, e)
+			}
+			return nil, fmt.Errorf("search: %w", errors.Join(errs...))
+		}
+		return res, nil
+	}
+	request := func(size, from int, order ...string) *bleve.SearchRequest {
+		sr := bleve.NewSearchRequestOptions(full, size, from, false)
+		sr.Fields = []string{fieldTitle, fieldSummary, fieldLevel, fieldType, fieldIssuer, fieldNumber, fieldDate, fieldUrgency, fieldText, fieldACL}
+		sr.SortBy(order)
+		if !scored {
+			sr.Score = "none"
+		}
+		if req.Facets {
+			sr.AddFacet(fieldFacet, bleve.NewFacetRequest(fieldFacet, maxFacetTerms))
+		}
+		return sr
+	}
+	var res *bleve.SearchResult
+	hits := []*bsearch.DocumentMatch(nil)
 	switch sort {
 	case SortRelevance:
-		sr.SortBy([]string{"-_score", "-" + fieldDate, fieldID})
-	case SortNewest:
-		sr.SortBy([]string{"-" + fieldDate, fieldID})
-		sr.Score = "none"
-	case SortOldest:
-		sr.SortBy([]string{fieldDate, fieldID})
-		sr.Score = "none"
-	}
-	if req.Facets {
-		sr.AddFacet(fieldLevel, bleve.NewFacetRequest(fieldLevel, levelCount))
-		sr.AddFacet(fieldType, bleve.NewFacetRequest(fieldType, 64))
-		sr.AddFacet(fieldYear, bleve.NewFacetRequest(fieldYear, 1000))
-		// All issuers per level, so that the merged counts are exact;
-		// the list is cut to the most frequent after merging.
-		sr.AddFacet(fieldIssuer, bleve.NewFacetRequest(fieldIssuer, 10000))
-	}
-	res, err := alias.SearchInContext(ctx, sr)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	if len(res.Status.Errors) > 0 {
-		var errs []error
-		for _, e := range res.Status.Errors {
-			errs = append(errs, e)
+		// By score alone Bleve reads no per-document value while it
+		// collects, which is most of the cost of a query with many
+		// matches. Fetch a margin past the page, and break ties here.
+		k := req.Offset + limit
+		if res, err = run(request(k+tieMargin, 0, "-_score")); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("search: %w", errors.Join(errs...))
+		hits = res.Hits
+		if len(hits) == k+tieMargin && hits[k-1].Score == hits[len(hits)-1].Score {
+			// A tie runs past the margin: let Bleve sort with the
+			// tie-breaker, which costs a doc value per match.
+			sr := request(limit, req.Offset, "-_score", "-"+fieldOrder)
+			sr.Facets = nil
+			res2, err := run(sr)
+			if err != nil {
+				return nil, err
+			}
+			hits = res2.Hits
+		} else {
+			slices.SortStableFunc(hits, func(a, b *bsearch.DocumentMatch) int {
+				if c := cmp.Compare(b.Score, a.Score); c != 0 {
+					return c
+				}
+				return cmp.Compare(hitOrder(b), hitOrder(a))
+			})
+			hits = hits[min(req.Offset, len(hits)):min(k, len(hits))]
+		}
+	case SortNewest:
+		if res, err = run(request(limit, req.Offset, "-"+fieldOrder)); err != nil {
+			return nil, err
+		}
+		hits = res.Hits
+	case SortOldest:
+		if res, err = run(request(limit, req.Offset, fieldOrder)); err != nil {
+			return nil, err
+		}
+		hits = res.Hits
 	}
 
 	out := &Result{Total: int(res.Total), Hits: make([]Hit, 0, len(res.Hits))}
-	for _, h := range res.Hits {
+	for _, h := range hits {
 		hit, res, err := makeHit(h, marks)
 		if err != nil {
 			return nil, err
@@ -327,36 +370,46 @@ func fieldStrings(fields map[string]any, name string) []string {
 	return nil
 }
 
-// makeFacets converts Bleve's facets to Khomat's, each sorted by count
-// then value, so that the order never depends on how the counts merged.
+// hitOrder is the tie-breaker of a hit: the same key as the order field,
+// from its stored date and id.
+func hitOrder(h *bsearch.DocumentMatch) float64 {
+	id, _ := archive.ParseID(h.ID)
+	date, _ := h.Fields[fieldDate].(float64)
+	return orderKey(numberDate(date), id)
+}
+
+// makeFacets splits the facet field's counts into Khomat's facets, each
+// sorted by count then value, so that the order never depends on how the
+// counts were merged.
 func makeFacets(fr bsearch.FacetResults) *Facets {
-	list := func(name string, max int) []FacetCount {
-		r := fr[name]
-		if r == nil || r.Terms == nil {
-			return []FacetCount{}
-		}
-		out := make([]FacetCount, 0, r.Terms.Len())
+	f := &Facets{Levels: []FacetCount{}, Types: []FacetCount{}, Issuers: []FacetCount{}, Years: []FacetCount{}}
+	if r := fr[fieldFacet]; r != nil && r.Terms != nil {
 		for _, t := range r.Terms.Terms() {
-			if t.Count > 0 {
-				out = append(out, FacetCount{Value: t.Term, Count: t.Count})
+			if t.Count <= 0 {
+				continue
+			}
+			for _, p := range []struct {
+				prefix string
+				list   *[]FacetCount
+			}{{facetLevel, &f.Levels}, {facetType, &f.Types}, {facetIssuer, &f.Issuers}, {facetYear, &f.Years}} {
+				if v, ok := strings.CutPrefix(t.Term, p.prefix); ok {
+					*p.list = append(*p.list, FacetCount{Value: v, Count: t.Count})
+					break
+				}
 			}
 		}
-		slices.SortFunc(out, func(a, b FacetCount) int {
-			if c := cmp.Compare(b.Count, a.Count); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
-		if max > 0 && len(out) > max {
-			out = out[:max]
-		}
-		return out
 	}
-	f := &Facets{
-		Levels:  list(fieldLevel, 0),
-		Types:   list(fieldType, 0),
-		Issuers: list(fieldIssuer, maxIssuerFacets),
-		Years:   list(fieldYear, 0),
+	byCount := func(a, b FacetCount) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
+	}
+	for _, l := range []*[]FacetCount{&f.Levels, &f.Types, &f.Issuers} {
+		slices.SortFunc(*l, byCount)
+	}
+	if len(f.Issuers) > maxIssuerFacets {
+		f.Issuers = f.Issuers[:maxIssuerFacets]
 	}
 	// Years read best in order, newest first.
 	slices.SortFunc(f.Years, func(a, b FacetCount) int { return strings.Compare(b.Value, a.Value) })
@@ -386,15 +439,6 @@ func buildQuery(q Query, req Request, scored bool) (query.Query, highlighter) {
 		}
 		return out
 	}
-	exactTerms := func(ts []term) ([]string, bool) {
-		out := make([]string, len(ts))
-		differ := false
-		for i, t := range ts {
-			out[i] = t.exact
-			differ = differ || t.exact != t.folded
-		}
-		return out, differ
-	}
 	// text returns the required query for a word or phrase clause on
 	// field, and adds its ranking clauses.
 	text := func(c clause, field string) query.Query {
@@ -413,20 +457,19 @@ func buildQuery(q Query, req Request, scored bool) (query.Query, highlighter) {
 		}
 		folded := foldedTerms(ts)
 		if scored {
-			if exact, differ := exactTerms(ts); differ {
-				should = append(should, &phraseQuery{field: field, terms: exact, boost: boostExact, constant: true})
+			for _, t := range ts {
+				if t.exact != t.folded {
+					should = append(should, &termQuery{field: field, term: t.exact, boost: boostExact, constant: true})
+				}
 			}
 			if field == fieldContent {
-				should = append(should, &phraseQuery{field: fieldTitle, terms: folded, boost: boostTitle})
+				should = append(should, pairsQuery(fieldTitle, folded, boostTitle))
 			}
 		}
-		return &phraseQuery{field: field, terms: folded, boost: 1}
+		return pairsQuery(field, folded, 1)
 	}
 	phrase := func(field string, ts []term) query.Query {
-		if len(ts) == 1 {
-			return &termQuery{field: field, term: ts[0].folded, boost: 1}
-		}
-		return &phraseQuery{field: field, terms: foldedTerms(ts), boost: 1}
+		return pairsQuery(field, foldedTerms(ts), 1)
 	}
 
 	// Filters: values of one field are alternatives.
@@ -538,15 +581,11 @@ func keywordQuery(field, value string) query.Query {
 }
 
 func foldedPhrase(field string, ts []term) query.Query {
-	terms := make([]string, len(ts))
+	words := make([]string, len(ts))
 	for i, t := range ts {
-		terms[i] = t.folded
+		words[i] = t.folded
 	}
-	if len(terms) == 1 {
-		return keywordQuery(field, terms[0])
-	}
-	q := query.NewPhraseQuery(terms, field)
-	return q
+	return pairsQuery(field, words, 1)
 }
 
 // dateRange matches dates issued in [from, to]; a zero bound is open.
