@@ -29,20 +29,22 @@ func (f metaForm) Has(name, v string) bool {
 	return false
 }
 
-// metaFields are the form's fields, in the order of the form.
-var metaFieldNames = []string{
-	"issuing_body", "number_symbol", "place_issued", "date_issued", "doc_type", "title", "summary",
-	"signer_position", "signer_name", "recipients", "level", "urgency", "distribution_scope",
-	"pages", "copies", "language", "dossier_code", "keywords", "retention", "retention_years",
-	"protection_years", "protection_since", "protection_extension_decision", "state_secret_ref",
-	"compartments", "named_recipients", "recall_deadline",
+// metaFieldNames returns the form's fields, in the order of the form.
+func metaFieldNames() []string {
+	return []string{
+		"issuing_body", "number_symbol", "place_issued", "date_issued", "doc_type", "title", "summary",
+		"signer_position", "signer_name", "recipients", "level", "urgency", "distribution_scope",
+		"pages", "copies", "language", "dossier_code", "keywords", "retention", "retention_years",
+		"protection_years", "protection_since", "protection_extension_decision", "state_secret_ref",
+		"compartments", "named_recipients", "recall_deadline",
+	}
 }
 
 // formFromValues collects the metadata fields of a posted form; multi-valued
 // fields (checkboxes) are joined one per line.
 func formFromValues(get func(string) []string) metaForm {
 	f := metaForm{}
-	for _, n := range metaFieldNames {
+	for _, n := range metaFieldNames() {
 		if vs := get(n); len(vs) > 0 {
 			f[n] = strings.Join(vs, "\n")
 		}

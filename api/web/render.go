@@ -23,14 +23,16 @@ import (
 
 // pageNames lists the page templates; each is parsed with layout.html and
 // parts.html into its own set.
-var pageNames = []string{
-	"login", "error", "search", "results", "document", "view", "upload", "uploaded",
-	"reclassify", "audit", "users", "user",
+func pageNames() []string {
+	return []string{
+		"login", "error", "search", "results", "document", "view", "upload", "uploaded",
+		"reclassify", "audit", "users", "user",
+	}
 }
 
 func (w *Web) parseTemplates() (map[string]*template.Template, error) {
-	pages := make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
+	pages := make(map[string]*template.Template, len(pageNames()))
+	for _, name := range pageNames() {
 		t, err := template.New(name).Funcs(templateFuncs()).ParseFS(templateFS,
 			"templates/layout.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {

@@ -256,7 +256,7 @@ func (w *Web) renderUploaded(c *gin.Context, files []uploadedFile) {
 // fieldSummary joins field errors into one line for the bulk result list.
 func (w *Web) fieldSummary(errs map[string]string, lang string) string {
 	var parts []string
-	for _, n := range append([]string{"file"}, metaFieldNames...) {
+	for _, n := range append([]string{"file"}, metaFieldNames()...) {
 		if msg, ok := errs[n]; ok {
 			parts = append(parts, w.msgs.get(lang, "field."+n)+": "+msg)
 		}

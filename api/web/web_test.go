@@ -647,7 +647,7 @@ func TestCatalogue(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range metaFieldNames {
+	for _, f := range metaFieldNames() {
 		if !msgs.has("field." + f) {
 			t.Errorf("field %s has no label", f)
 		}
