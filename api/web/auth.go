@@ -49,6 +49,7 @@ func (w *Web) renderLogin(c *gin.Context, status int, d loginData) {
 
 // loginSubmit checks the user name and password and opens a session.
 func (w *Web) loginSubmit(c *gin.Context) {
+	limitForm(c)
 	d := loginData{Username: c.PostForm("username")}
 	if next := c.PostForm("next"); w.safeNext(next) {
 		d.Next = next

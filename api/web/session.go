@@ -185,6 +185,7 @@ func csrfToken(session string) string {
 // csrf refuses a state-changing form whose token does not match the
 // session's, or that a browser says came from another site.
 func (w *Web) csrf(c *gin.Context) {
+	limitForm(c)
 	if !crossSiteOK(c.Request) {
 		w.fail(c, http.StatusForbidden, "err.csrf")
 		return
@@ -196,6 +197,14 @@ func (w *Web) csrf(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// maxFormBody bounds the body of every form but the upload's.
+const maxFormBody = 1 << 20
+
+// limitForm bounds a form's body before it is parsed.
+func limitForm(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
 }
 
 func equalToken(a, b string) bool {

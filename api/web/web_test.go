@@ -295,6 +295,9 @@ func TestCSRF(t *testing.T) {
 			wantStatus(t, c.do(req), http.StatusForbidden)
 		})
 	}
+	// An oversized form is refused before it is read.
+	big := url.Values{"q": {strings.Repeat("x", 2<<20)}, "csrf": {c.csrf}}
+	wantStatus(t, c.post("/search", big), http.StatusForbidden)
 	// An upload without the token stores nothing.
 	csrf := c.csrf
 	c.csrf = "forged"
