@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
+
 	"khomat/archive/access"
 	"khomat/archive/store"
 )
@@ -34,6 +36,16 @@ func BenchmarkLogin(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkArgon2id is the bare hash with the default parameters, the floor
+// under every login: Login's figures are read against it.
+func BenchmarkArgon2id(b *testing.B) {
+	p := DefaultArgon2Params()
+	salt := make([]byte, passwordSaltLen)
+	for b.Loop() {
+		argon2.IDKey([]byte(rootPass), salt, p.Time, p.MemoryKiB, p.Threads, passwordHashLen)
+	}
 }
 
 // BenchmarkLoginFailure compares the two failures a client could try to
