@@ -52,10 +52,10 @@ type Config struct {
 	AdminCompartments []string
 
 	// Clock, Rand and Logger default to time.Now, crypto/rand and a
-	// logger that discards.
+	// logger that discards. Rand need not be safe for concurrent use.
 	Clock  func() time.Time
-	Rand   io.Reader
-	Logger *slog.Logger
+	Rand   io.Reader    // ids, salts, keys and tokens
+	Logger *slog.Logger // operational messages; never a name, password or token
 }
 
 // SessionConfig sets how long sessions live and how long a node trusts what
@@ -500,6 +500,7 @@ type lockedReader struct {
 	r  io.Reader
 }
 
+// Read reads from the source under the lock.
 func (l *lockedReader) Read(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -27,7 +27,8 @@ type Session struct {
 	// ID is the hex SHA-256 of the token's 32 bytes, also the name of the
 	// stored session (sessions/<ID>). Knowing it does not let anyone use
 	// the session.
-	ID     string `json:"id"`
+	ID string `json:"id"`
+	// UserID is the id of the user who logged in.
 	UserID string `json:"user_id"`
 	// CreatedAt is the login time.
 	CreatedAt time.Time `json:"created_at"`

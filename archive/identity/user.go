@@ -54,8 +54,12 @@ type User struct {
 	// Disabled accounts cannot log in, and their sessions end.
 	Disabled bool `json:"disabled"`
 
+	// CreatedAt and CreatedBy say when and by whom (a subject ID, or
+	// "system" for the first admin) the account was made; UpdatedAt and
+	// UpdatedBy the same of its last change; PasswordChangedAt when its
+	// password was last set. All UTC.
 	CreatedAt         time.Time `json:"created_at"`
-	CreatedBy         string    `json:"created_by"` // subject ID, or "system"
+	CreatedBy         string    `json:"created_by"`
 	UpdatedAt         time.Time `json:"updated_at"`
 	UpdatedBy         string    `json:"updated_by"`
 	PasswordChangedAt time.Time `json:"password_changed_at"`
@@ -85,27 +89,31 @@ func (u User) clone() User {
 	return u
 }
 
-// NewUser is what an admin gives to create an account.
+// NewUser is what an admin gives to create an account. The fields are those
+// of User (Username in any case and normal form: it is made canonical), plus
+// the initial Password, which must meet the policy (Config.MinPasswordLen
+// characters at least, at most MaxPasswordBytes, not the username).
 type NewUser struct {
 	Username     string
 	Password     string
-	DisplayName  string
-	Roles        []access.Role
+	DisplayName  string        // required
+	Roles        []access.Role // at least one
 	Clearance    access.Level
-	Compartments []string
-	OrgUnit      string
+	Compartments []string // lower-case ASCII labels, see access.ValidCompartment
+	OrgUnit      string   // optional
 }
 
 // UserUpdate changes some fields of an account; a nil field is left as it
-// is. The username and the password are not changed here (the username
-// never changes; see SetPassword and ChangePassword).
+// is, and a set one replaces the field of User with the same name (validated
+// as in NewUser). The username and the password are not changed here (the
+// username never changes; see SetPassword and ChangePassword).
 type UserUpdate struct {
 	DisplayName  *string
 	OrgUnit      *string
-	Roles        *[]access.Role
-	Clearance    *access.Level
-	Compartments *[]string
-	Disabled     *bool
+	Roles        *[]access.Role // access.ManageUsers; ends the sessions
+	Clearance    *access.Level  // access.GrantClearance; ends the sessions
+	Compartments *[]string      // access.GrantClearance; ends the sessions
+	Disabled     *bool          // true ends the sessions
 	// IfRevision, when not zero, makes the update conditional: it fails
 	// with ErrConflict unless the account is still at this revision.
 	IfRevision uint64
