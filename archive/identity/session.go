@@ -245,6 +245,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, Session
 		return User{}, Session{}, fmt.Errorf("%w: session idle too long", ErrUnauthenticated)
 	}
 	u, err := s.currentUser(ctx, snap.rec.UserID)
+	if err == nil && (u.Disabled || u.Epoch != snap.rec.Epoch) {
+		// Before ending a session for its user's state, make sure that
+		// state is not an old copy: a login made on another node since a
+		// change there carries the new epoch.
+		u, _, err = s.loadUser(ctx, snap.rec.UserID)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.endSession(ctx, h)

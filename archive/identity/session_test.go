@@ -133,16 +133,26 @@ func TestSessionsEnd(t *testing.T) {
 				e.clock.Advance(-time.Hour)
 			})
 		}
-		t.Run("a new login works after a change", func(t *testing.T) {
+		t.Run("a new login works after a change, on every node", func(t *testing.T) {
 			u := e.mustCreate("danghoat", []access.Role{access.Reader}, access.Confidential)
-			e.login(e.svc, "danghoat")
+			old, _ := e.login(e.svc, "danghoat")
+			if _, _, err := other.Authenticate(ctx, old); err != nil { // other caches the user
+				t.Fatal(err)
+			}
 			if _, err := e.svc.Update(ctx, e.rootActor(), u.ID, UserUpdate{Roles: &[]access.Role{access.Archivist}}); err != nil {
 				t.Fatal(err)
 			}
 			tok, _ := e.login(e.svc, "danghoat")
-			got, _, err := e.svc.Authenticate(ctx, tok)
-			if err != nil || !got.Subject().Has(access.Archivist) {
-				t.Errorf("%+v %v", got, err)
+			for _, s := range []*Service{e.svc, other, e.svc} {
+				got, _, err := s.Authenticate(ctx, tok)
+				if err != nil || !got.Subject().Has(access.Archivist) {
+					t.Errorf("%+v %v", got, err)
+				}
+			}
+			// The other node, now knowing the new epoch, refuses the old
+			// session at once.
+			if _, _, err := other.Authenticate(ctx, old); !errors.Is(err, ErrUnauthenticated) {
+				t.Errorf("old session on the other node: %v", err)
 			}
 		})
 	})
