@@ -43,13 +43,17 @@ type AuditEvent struct {
 	// Action is the access action asked for (access.Action.String(), e.g.
 	// "read", "create", "lower_level"), or a service event such as
 	// "sweep".
-	Action   string
-	Object   string       // the document ID, "" when none
-	Version  uint32       // the document version concerned, 0 when none
-	Level    access.Level // the document's level at decision time
-	Target   access.Level // the new level of a reclassification
-	Outcome  Outcome
-	Reason   string // access.Reason for decisions, an error code for failures
+	Action  string
+	Object  string       // the document ID, "" when none
+	Version uint32       // the document version concerned, 0 when none
+	Level   access.Level // the document's level at decision time
+	Target  access.Level // the new level of a reclassification
+	Outcome Outcome
+	Reason  string // access.Reason for decisions, an error code for failures
+	// Detail holds codes that qualify the action, as "key=value" pairs
+	// separated by spaces ("roles=reader,auditor" for a role change);
+	// never free text, a title or a secret.
+	Detail   string
 	ClientIP string
 	Request  string // request id
 }

@@ -10,7 +10,7 @@ var _ archive.AuditSink = (*Log)(nil)
 
 // Record appends an event reported by the archive service and returns once
 // it is durable: Log is the service's archive.AuditSink. The two event types
-// map field for field; the archive's has no query hash or detail.
+// map field for field; the archive's has no query hash.
 func (l *Log) Record(ctx context.Context, e archive.AuditEvent) error {
 	_, err := l.Append(ctx, Event{
 		Time:      e.Time,
@@ -27,6 +27,7 @@ func (l *Log) Record(ctx context.Context, e archive.AuditEvent) error {
 		Reason:    e.Reason,
 		ClientIP:  e.ClientIP,
 		Request:   e.Request,
+		Detail:    e.Detail,
 	})
 	return err
 }

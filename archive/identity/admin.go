@@ -94,7 +94,7 @@ func (s *Service) create(ctx context.Context, a archive.Actor, u User, pw string
 	u.Revision = 1
 	rec := &record{User: u, PasswordHash: hash, Epoch: 1}
 
-	ev.Outcome, ev.Reason = archive.Allowed, rolesDetail(u.Roles)
+	ev.Outcome, ev.Reason, ev.Detail = archive.Allowed, string(access.ReasonOK), rolesDetail(u.Roles)
 	if err := s.record(ctx, a, ev); err != nil {
 		return User{}, err
 	}
@@ -298,13 +298,13 @@ func (s *Service) Update(ctx context.Context, a archive.Actor, id string, up Use
 	}
 
 	var events []archive.AuditEvent
-	add := func(action, reason string) {
+	add := func(action, detail string) {
 		e := base
-		e.Action, e.Outcome, e.Reason = action, archive.Allowed, reason
+		e.Action, e.Outcome, e.Reason, e.Detail = action, archive.Allowed, string(access.ReasonOK), detail
 		events = append(events, e)
 	}
 	if disabling {
-		add(ActionUserDisable, string(access.ReasonOK))
+		add(ActionUserDisable, "")
 	}
 	if roles {
 		add(ActionRoleChange, rolesDetail(next.Roles))
@@ -313,7 +313,7 @@ func (s *Service) Update(ctx context.Context, a archive.Actor, id string, up Use
 		add(ActionClearance, compartmentsDetail(next.Compartments))
 	}
 	if profile || enabling {
-		add(ActionUserUpdate, string(access.ReasonOK))
+		add(ActionUserUpdate, "")
 	}
 	next.Revision++
 	next.UpdatedAt, next.UpdatedBy = s.now().UTC(), a.Subject.ID

@@ -331,12 +331,12 @@ func TestUpdateEvents(t *testing.T) {
 		events := e.audit.all()[before:]
 		var actions []string
 		for _, ev := range events {
-			actions = append(actions, ev.Action+":"+ev.Reason)
+			actions = append(actions, ev.Action+":"+ev.Reason+":"+ev.Detail)
 			if ev.Object != u.ID || ev.Level != access.Confidential || ev.Target != access.Secret || ev.Outcome != archive.Allowed {
 				t.Errorf("event %+v", ev)
 			}
 		}
-		want := []string{"role_change:roles=reader,archivist", "clearance_change:compartments=kinh-te,quoc-phong", "user_update:ok"}
+		want := []string{"role_change:ok:roles=reader,archivist", "clearance_change:ok:compartments=kinh-te,quoc-phong", "user_update:ok:"}
 		if !slices.Equal(actions, want) {
 			t.Errorf("events %v, want %v", actions, want)
 		}

@@ -104,9 +104,9 @@ func denyErr(d access.Decision) error {
 	return ErrForbidden
 }
 
-// rolesDetail and compartmentsDetail are the Reason of allowed role and
-// clearance changes, so the log says what was granted: archive.AuditEvent
-// has no other field for it. Codes and labels only, never free text.
+// rolesDetail and compartmentsDetail are the Detail of allowed role and
+// clearance changes, so the log says what was granted. Codes and labels
+// only, never free text.
 func rolesDetail(rs []access.Role) string {
 	names := make([]string, len(rs))
 	for i, r := range rs {
