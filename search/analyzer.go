@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"unicode"
 	"unicode/utf8"
 
@@ -75,9 +76,13 @@ func (viAnalyzer) Analyze(text []byte) analysis.TokenStream {
 		pool = append(pool, analysis.Token{Term: term, Position: pos, Type: analysis.AlphaNumeric})
 		toks = append(toks, &pool[len(pool)-1])
 	}
-	pos := 0
+	pos, last := 0, 0
 	var prev []byte
 	eachWord(text, func(start, end int) {
+		if bytes.IndexByte(text[last:start], partSeparator) >= 0 {
+			prev = nil
+		}
+		last = end
 		var exact, folded []byte
 		arena, exact, folded = appendForms(arena, text[start:end])
 		if len(exact) == 0 || len(exact) > maxTermBytes {
@@ -103,6 +108,10 @@ func (viAnalyzer) Analyze(text []byte) analysis.TokenStream {
 	})
 	return toks
 }
+
+// partSeparator separates texts indexed in one field (title, summary,
+// body, …) so that no word pair spans two of them.
+const partSeparator = '\x1e'
 
 // pairTerm is the term of the folded word pair a b.
 func pairTerm(a, b string) string { return pairPrefix + a + " " + b }

@@ -3,6 +3,7 @@ package search
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/sha256"
 	"io"
 	"iter"
@@ -14,6 +15,7 @@ import (
 
 	"khomat/archive"
 	"khomat/archive/access"
+	"khomat/search/extract"
 )
 
 // memCorpus is a Corpus held in memory: documents and their content.
@@ -61,8 +63,11 @@ func (c *memCorpus) Documents(ctx context.Context) iter.Seq2[archive.Document, e
 		slices.SortFunc(docs, func(a, b archive.Document) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 		for i, d := range docs {
 			if fail != nil && i == len(docs)/2 {
-				yield(archive.Document{}, fail)
-				return
+				// An integrity failure concerns one document and the
+				// listing goes on; any other failure ends it.
+				if !yield(archive.Document{}, fail) || !errors.Is(fail, archive.ErrIntegrity) {
+					return
+				}
 			}
 			if !yield(d, nil) {
 				return
@@ -85,6 +90,10 @@ func (c *memCorpus) Open(_ context.Context, doc archive.Document) (io.ReadCloser
 func (c *memCorpus) opener(doc archive.Document) func(context.Context) (io.ReadCloser, error) {
 	return func(ctx context.Context) (io.ReadCloser, error) { return c.Open(ctx, doc) }
 }
+
+// extractOff configures extraction without pdftotext, whatever the
+// machine has.
+var extractOff = extract.Config{PDFToText: "-"}
 
 // openIndex opens an index for a test and makes it ready with a repair
 // over corpus (nil for none).

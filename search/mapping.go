@@ -205,14 +205,14 @@ func buildDocument(doc archive.Document, body string, state TextState) *document
 		keywordField(fieldSummary, doc.Summary, optStoredOnly)
 	}
 	// The content field gathers every searchable text of the document, so
-	// that a word query is one term lookup, not one per field. Newlines
-	// keep the parts apart for phrases only loosely, which is what a
-	// reader expects of a phrase anyway.
+	// that a word query is one term lookup, not one per field. The parts
+	// are kept apart for phrases.
 	var content strings.Builder
-	for _, part := range []string{doc.Title, doc.Summary, doc.IssuingBody, doc.NumberSymbol, strings.Join(doc.Keywords, "\n"), body} {
+	parts := append([]string{doc.Title, doc.Summary, doc.IssuingBody, doc.NumberSymbol}, doc.Keywords...)
+	for _, part := range append(parts, body) {
 		if part != "" {
 			content.WriteString(part)
-			content.WriteString("\n")
+			content.WriteByte(partSeparator)
 		}
 	}
 	textField(fieldContent, content.String(), optText)
