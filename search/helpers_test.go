@@ -3,8 +3,8 @@ package search
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"iter"
 	"math/rand/v2"
