@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/blevesearch/bleve/v2"
 
 	"khomat/archive"
 	"khomat/archive/access"
+	"khomat/search/extract"
 )
 
 func mustIndex(t *testing.T, x *Index, c *memCorpus, d archive.Document) {
@@ -267,4 +269,61 @@ func (f *flakyCorpus) Open(ctx context.Context, d archive.Document) (io.ReadClos
 		return nil, errors.New("store unavailable")
 	}
 	return f.memCorpus.Open(ctx, d)
+}
+
+// TestExtractionStates: every kind of content is indexed by its words, and
+// content that cannot be turned into text still indexes the document on
+// its metadata, with the reason shown on the hit.
+func TestExtractionStates(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 1))
+	c := newMemCorpus()
+	x := openIndex(t, Config{Extract: extract.Config{PDFToText: "-", Limits: extract.Limits{MaxText: 64}}}, nil)
+	s := reader("u", access.Unclassified)
+	for _, tc := range []struct {
+		contentType string
+		content     string
+		word        string // found in the body; "" when the body is not indexed
+		state       TextState
+	}{
+		{"text/plain", "kho lưu trữ điện tử", "dien tu", TextState{Indexed: true}},
+		{"text/html", "<p>hồ sơ <b>điện tử</b></p><script>bimat()</script>", "ho so", TextState{Indexed: true}},
+		{"text/markdown", "## Mục lục\n\n[xem](http://a.invalid)", "muc luc", TextState{Indexed: true}},
+		{"text/plain", strings.Repeat("dài ", 100) + "cuối", "dai", TextState{Indexed: true, Truncated: true}},
+		{"application/pdf", "%PDF-1.4\n", "", TextState{Reason: extract.ToolMissing}},
+		{"application/pdf", "not a pdf", "", TextState{Reason: extract.Mismatch}},
+		{"image/jpeg", "\xff\xd8\xff\xe0", "", TextState{Reason: extract.Unsupported}},
+	} {
+		d := testDoc(idFrom(r), access.Unclassified, "Tài liệu thử "+tc.contentType)
+		d.ContentType = tc.contentType
+		d = c.put(d, []byte(tc.content))
+		mustIndex(t, x, c, d)
+		res := find(t, x, s, `"tai lieu thu"`)
+		var hit *Hit
+		for i := range res.Hits {
+			if res.Hits[i].ID == d.ID {
+				hit = &res.Hits[i]
+			}
+		}
+		if hit == nil {
+			t.Fatalf("%s: not found by its title", tc.contentType)
+		}
+		if hit.Text != tc.state {
+			t.Errorf("%s: state %+v, want %+v", tc.contentType, hit.Text, tc.state)
+		}
+		if !tc.state.Indexed && !strings.HasPrefix(hit.Text.MessageVI(), "chưa lập chỉ mục nội dung: ") {
+			t.Errorf("%s: message %q", tc.contentType, hit.Text.MessageVI())
+		}
+		if tc.word != "" {
+			if got := find(t, x, s, tc.word); !slices.Contains(ids(got), d.ID.String()) {
+				t.Errorf("%s: %q not found in the body", tc.contentType, tc.word)
+			}
+		}
+	}
+	if got := find(t, x, s, "cuoi"); got.Total != 0 {
+		t.Error("text past the limit was indexed")
+	}
+	if got := find(t, x, s, "bimat"); got.Total != 0 {
+		t.Error("a script was indexed")
+	}
 }

@@ -23,6 +23,10 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/transform"
 )
 
 // Format is a content format the extractor reads.
@@ -270,6 +274,7 @@ func (e *Extractor) Extract(ctx context.Context, contentType string, r io.Reader
 	if err != nil {
 		return Text{}, err
 	}
+	dec := decoder(contentType)
 	lim := e.limits
 	switch format {
 	case PDF:
@@ -285,7 +290,10 @@ func (e *Extractor) Extract(ctx context.Context, contentType string, r io.Reader
 		}
 		return w.result(format), nil
 	}
-	lr := &limitedReader{r: br, n: lim.MaxInput}
+	var lr io.Reader = &limitedReader{r: br, n: lim.MaxInput}
+	if dec != nil {
+		lr = transform.NewReader(lr, dec)
+	}
 	w := newTextWriter(lim.MaxText)
 	switch format {
 	case HTML:
@@ -366,7 +374,10 @@ func detect(contentType string, head []byte) (Format, error) {
 	case PDF, DOCX, ODT:
 		return "", &Error{Format: declared, Reason: Mismatch, Err: errors.New("no matching magic bytes")}
 	case HTML, Markdown, Plain:
-		if !looksText(head) {
+		// Text of a declared type is taken as it comes: invalid bytes of
+		// a legacy encoding become U+FFFD. Only NUL bytes say binary,
+		// unless a charset such as UTF-16 explains them.
+		if !textCharset(contentType) && bytes.IndexByte(head, 0) >= 0 {
 			return "", &Error{Format: declared, Reason: Mismatch, Err: errors.New("binary content declared as text")}
 		}
 		return declared, nil
@@ -381,6 +392,28 @@ func detect(contentType string, head []byte) (Format, error) {
 	}
 	return "", &Error{Reason: Unsupported, Err: fmt.Errorf("content type %q", mt)}
 }
+
+// decoder returns the decoder of the charset a text content type names,
+// or nil for UTF-8, ASCII, an unknown charset or none.
+func decoder(contentType string) *encoding.Decoder {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil
+	}
+	cs := strings.ToLower(params["charset"])
+	if cs == "" || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" {
+		return nil
+	}
+	enc, err := htmlindex.Get(cs)
+	if err != nil {
+		return nil
+	}
+	return enc.NewDecoder()
+}
+
+// textCharset reports whether a content type names a charset other than
+// UTF-8 that the extractor decodes.
+func textCharset(contentType string) bool { return decoder(contentType) != nil }
 
 // zipFormat tells DOCX from ODT by the first entry of an undeclared zip:
 // ODT requires "mimetype" first and stored; DOCX writers put
