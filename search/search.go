@@ -424,6 +424,10 @@ const (
 	boostExact = 8
 	// boostTitle weighs a match in the title.
 	boostTitle = 2
+	// boostAdjacent weighs two words typed one after the other that also
+	// stand side by side in the document: "duong loi" ranks "đường lối"
+	// above a text with "đường" in one place and "lối" in another.
+	boostAdjacent = 3
 )
 
 // buildQuery turns a parsed query and the request's filters into a Bleve
@@ -475,11 +479,14 @@ func buildQuery(q Query, req Request, scored bool) (query.Query, highlighter) {
 	// Filters: values of one field are alternatives.
 	groups := map[filterField][]query.Query{}
 	var order []filterField
-	for _, c := range q.clauses {
+	var prevWord *clause // the previous clause, when a positive word of the content
+	for i, c := range q.clauses {
 		field := fieldContent
 		if c.field == ffTitle {
 			field = fieldTitle
 		}
+		adjacent := prevWord
+		prevWord = nil
 		switch c.kind {
 		case kindWord, kindPhrase:
 			if c.not {
@@ -488,6 +495,13 @@ func buildQuery(q Query, req Request, scored bool) (query.Query, highlighter) {
 			}
 			must = append(must, text(c, field))
 			marks.add(c.terms, false)
+			if c.kind == kindWord && field == fieldContent {
+				if adjacent != nil && scored {
+					a := adjacent.terms[len(adjacent.terms)-1].folded
+					should = append(should, &termQuery{field: fieldContent, term: pairTerm(a, c.terms[0].folded), boost: boostAdjacent})
+				}
+				prevWord = &q.clauses[i]
+			}
 		case kindPrefix:
 			pq := &prefixQuery{field: field, prefix: c.terms[0].folded, boost: 1}
 			if c.not {

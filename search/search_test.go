@@ -312,3 +312,20 @@ func TestSearchRequestErrors(t *testing.T) {
 		t.Errorf("ParseSort(random): %v", err)
 	}
 }
+
+// TestAdjacentWordsRankFirst: words typed one after the other rank the
+// documents where they stand side by side above those where they are apart.
+func TestAdjacentWordsRankFirst(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(33, 1))
+	c := newMemCorpus()
+	x := openIndex(t, Config{}, nil)
+	apart := c.put(testDoc(idFrom(r), access.Unclassified, "Đường về làng và lối đi"), nil)
+	side := c.put(testDoc(idFrom(r), access.Unclassified, "Về đường lối đổi mới của Đảng ta hiện nay"), nil)
+	mustIndex(t, x, c, apart)
+	mustIndex(t, x, c, side)
+	got := ids(find(t, x, reader("u", access.Unclassified), "duong loi"))
+	if !slices.Equal(got, []string{side.ID.String(), apart.ID.String()}) {
+		t.Errorf("order %v, want the adjacent words first", got)
+	}
+}
