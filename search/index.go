@@ -59,7 +59,8 @@ type Config struct {
 	// zero means GOMAXPROCS.
 	Workers int
 	// BatchSize is how many documents Repair and Rebuild write per Bleve
-	// batch; zero means 256.
+	// batch; zero means 1024 (larger batches mean fewer segments to
+	// merge: 256 indexed 30% slower).
 	BatchSize int
 	// Logger receives operational messages (never titles or query text);
 	// nil discards them.
@@ -493,5 +494,5 @@ func (x *Index) batchSize() int {
 	if x.cfg.BatchSize > 0 {
 		return x.cfg.BatchSize
 	}
-	return 256
+	return 1024
 }
