@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -57,14 +56,22 @@ func (e *ThrottledError) Error() string {
 }
 
 // Documents is what the API needs of the archive service
-// (*archive.Service).
+// (*archive.Service). Every method decides with access.Decide for the actor
+// and records its audit event first; see the archive package for each.
 type Documents interface {
+	// Create stores a new document from a streamed upload.
 	Create(ctx context.Context, a archive.Actor, m archive.Metadata, up archive.Upload) (archive.Document, error)
+	// Get returns a document's current metadata.
 	Get(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
+	// Revisions returns every metadata revision, oldest first.
 	Revisions(ctx context.Context, a archive.Actor, id archive.ID) ([]archive.Document, error)
+	// Open streams a version's content, whole or a range.
 	Open(ctx context.Context, a archive.Actor, id archive.ID, opts archive.OpenOptions) (*archive.Content, error)
+	// AddVersion stores new content as the next version.
 	AddVersion(ctx context.Context, a archive.Actor, id archive.ID, up archive.Upload) (archive.Document, error)
+	// UpdateMetadata writes a new metadata revision.
 	UpdateMetadata(ctx context.Context, a archive.Actor, id archive.ID, m archive.Metadata, expectedRev uint32) (archive.Document, error)
+	// Reclassify changes the secrecy level.
 	Reclassify(ctx context.Context, a archive.Actor, id archive.ID, r archive.Reclassification) (archive.Document, error)
 }
 
@@ -73,6 +80,8 @@ var _ Documents = (*archive.Service)(nil)
 // User is an account as the API shows it. It never holds a password or
 // its hash.
 type User struct {
+	// ID is the account's stable identifier; Username is what the user
+	// signs in with.
 	ID           string        `json:"id"`
 	Username     string        `json:"username"`
 	DisplayName  string        `json:"display_name"`
@@ -80,9 +89,10 @@ type User struct {
 	Clearance    access.Level  `json:"clearance"`
 	Compartments []string      `json:"compartments"`
 	OrgUnit      string        `json:"org_unit,omitempty"`
-	Disabled     bool          `json:"disabled"`
-	CreatedAt    time.Time     `json:"created_at,omitzero"`
-	UpdatedAt    time.Time     `json:"updated_at,omitzero"`
+	// Disabled accounts cannot sign in and have no sessions.
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Subject returns the access subject the user acts as.
@@ -136,8 +146,11 @@ type Sessions interface {
 // Users manages accounts; each call decides with access.Decide for the
 // acting subject and records its audit event.
 type Users interface {
+	// CreateUser creates an account.
 	CreateUser(ctx context.Context, a archive.Actor, u NewUser) (User, error)
+	// ListUsers lists the accounts the actor may manage.
 	ListUsers(ctx context.Context, a archive.Actor) ([]User, error)
+	// UpdateUser changes an account.
 	UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error)
 }
 
@@ -185,10 +198,13 @@ type SearchResult struct {
 // it, or outside its compartments or named-recipient markings, can shape
 // the result. A query that does not parse is ErrInvalidQuery.
 type Searcher interface {
+	// Search runs r for subject s.
 	Search(ctx context.Context, s access.Subject, r SearchRequest) (SearchResult, error)
 }
 
-// AuditLog is what the API needs of the audit log (*audit.Log).
+// AuditLog is what the API needs of the audit log (*audit.Log): appending
+// the API's own events (searches, audit reads), and the auditors' queries,
+// exports, checkpoints and proofs.
 type AuditLog interface {
 	Append(ctx context.Context, e audit.Event) (uint64, error)
 	Query(ctx context.Context, q audit.Query) (audit.Page, error)
@@ -208,16 +224,4 @@ var _ AuditLog = (*audit.Log)(nil)
 type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
-}
-
-// seq2 collects an iterator; used by tests and small lists.
-func collect[T any](it iter.Seq2[T, error]) ([]T, error) {
-	var out []T
-	for v, err := range it {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

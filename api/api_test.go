@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"khomat/api"
 	"khomat/archive"
@@ -750,5 +753,82 @@ func TestPagesBesideTheAPI(t *testing.T) {
 		if resp.StatusCode != want || resp.Header.Get("X-Request-ID") == "" {
 			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestAuditorProves: the auditor filters events, exports them with the
+// covering checkpoint in a trailer, and checks an inclusion proof with
+// nothing but the verifier key.
+func TestAuditorProves(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	arch := e.user("archivist", access.Secret, access.Archivist)
+	aud := e.user("auditor", access.Unclassified, access.Auditor)
+	doc := e.upload(arch, meta("Công văn", access.Confidential), []byte("x"))
+
+	var page struct {
+		Events []audit.Entry
+	}
+	if st := e.call(request{method: "GET", path: "/api/v1/audit/events?object=" + doc.ID.String() + "&action=create&outcome=allowed", token: aud}, &page); st != 200 || len(page.Events) != 1 {
+		t.Fatalf("events: %d %+v", st, page)
+	}
+	created := page.Events[0]
+	if created.Actor != e.userID(arch) || created.Level != access.Confidential {
+		t.Errorf("create event: %+v", created)
+	}
+	var p api.Problem
+	if st := e.call(request{method: "GET", path: "/api/v1/audit/events?outcome=maybe", token: aud}, &p); st != 400 || p.Code != api.CodeInvalidQuery {
+		t.Errorf("bad outcome: %d %+v", st, p)
+	}
+
+	resp := e.do(request{method: "GET", path: "/api/v1/audit/export?format=jsonl&object=" + doc.ID.String(), token: aud})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(doc.ID.String())) {
+		t.Fatalf("export: %d %s", resp.StatusCode, body)
+	}
+	note, err := base64.StdEncoding.DecodeString(resp.Trailer.Get("Khomat-Checkpoint"))
+	if err != nil || len(note) == 0 {
+		t.Fatalf("export trailer: %q %v", resp.Trailer.Get("Khomat-Checkpoint"), err)
+	}
+	v, err := audit.NewVerifier(e.audit.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.OpenCheckpoint(note, v); err != nil {
+		t.Errorf("the export's checkpoint does not verify: %v", err)
+	}
+
+	var proof struct {
+		Entry      audit.Entry
+		Proof      []string
+		Checkpoint struct{ Note string }
+	}
+	if st := e.call(request{method: "GET", path: fmt.Sprintf("/api/v1/audit/proof/%d", created.Seq), token: aud}, &proof); st != 200 {
+		t.Fatalf("proof: %d", st)
+	}
+	cp, err := audit.OpenCheckpoint([]byte(proof.Checkpoint.Note), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := make(tlog.RecordProof, len(proof.Proof))
+	for i, h := range proof.Proof {
+		b, _ := hex.DecodeString(h)
+		copy(rp[i][:], b)
+	}
+	if err := audit.CheckInclusion(cp, proof.Entry, rp); err != nil {
+		t.Errorf("inclusion proof: %v", err)
+	}
+	if st := e.call(request{method: "GET", path: "/api/v1/audit/proof/999999", token: aud}, &p); st != 404 {
+		t.Errorf("proof of a future event: %d", st)
+	}
+	// Reading the log is itself in the log.
+	reads := 0
+	for _, en := range e.events() {
+		if en.Actor == e.userID(aud) && (en.Action == audit.ActionAuditRead || en.Action == audit.ActionAuditExport || en.Action == audit.ActionAuditProve) {
+			reads++
+		}
+	}
+	if reads < 4 {
+		t.Errorf("%d audit reads recorded", reads)
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -117,6 +116,3 @@ func AuditCheck(l AuditLog) Check {
 		return nil
 	}}
 }
-
-// errNotConfigured is the readiness failure of a part not wired in.
-var errNotConfigured = errors.New("not configured")
