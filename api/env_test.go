@@ -31,7 +31,7 @@ import (
 // env is a running API over real parts: a store (folder or MinIO), a
 // keyring, the archive service and the audit log, served over real HTTP.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	api    *api.Server
 	store  store.Store
@@ -50,7 +50,7 @@ type envOptions struct {
 	uploadIdle time.Duration
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	var st store.Store
 	if o.s3 {
