@@ -59,6 +59,7 @@ type QueryError struct {
 	MessageVI string
 }
 
+// Error returns the English message with its position.
 func (e *QueryError) Error() string {
 	if e.Pos < 0 {
 		return "search: invalid request: " + e.Message

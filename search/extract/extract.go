@@ -132,6 +132,7 @@ type Error struct {
 	Err    error // the underlying cause, for logs; may be nil
 }
 
+// Error returns the format, the reason and the cause in English.
 func (e *Error) Error() string {
 	msg := "extract"
 	if e.Format != "" {
@@ -144,6 +145,7 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Limits bound the work done on one document. The zero value of a field
