@@ -46,9 +46,6 @@ func revKey(id ID, rev uint32) string { return revPrefix(id) + num(rev) }
 // interrupted, and tells the sweep to remove what is left.
 func tombstoneKey(id ID) string { return docPrefix(id) + "destroyed" }
 
-// afterDoc is a start-after key that skips every object of id in a listing.
-func afterDoc(id ID) string { return docsPrefix + id.String() + "0" }
-
 // parseNum reads a 10-digit number written by num.
 func parseNum(s string) (uint32, bool) {
 	if len(s) != 10 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -586,4 +587,53 @@ func TestCorpus(t *testing.T) {
 			t.Fatal("the corpus wrote audit events")
 		}
 	})
+}
+
+// countingStore wraps a real store and counts listings of the whole docs/
+// prefix.
+type countingStore struct {
+	store.Store
+	mu        sync.Mutex
+	fullLists int
+}
+
+func (c *countingStore) List(ctx context.Context, prefix, after string) iter.Seq2[store.Info, error] {
+	if prefix == "docs/" {
+		c.mu.Lock()
+		c.fullLists++
+		c.mu.Unlock()
+	}
+	return c.Store.List(ctx, prefix, after)
+}
+
+// TestPassListsOnce: a pass over every document (index rebuild, sweep,
+// declassification) reads the listing of docs/ once, not once per
+// document, so it stays linear in the number of documents.
+func TestPassListsOnce(t *testing.T) {
+	folder, err := store.OpenFolder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer folder.Close()
+	cs := &countingStore{Store: folder}
+	f := newFixture(t, cs)
+	ctx := t.Context()
+	for i := range 25 {
+		if _, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload([]byte{byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, err := range f.svc.Corpus().Documents(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 25 || cs.fullLists != 1 {
+		t.Fatalf("%d documents with %d listings of docs/, want 25 with 1", n, cs.fullLists)
+	}
+	if _, err := f.svc.Sweep(ctx, time.Hour); err != nil || cs.fullLists != 2 {
+		t.Fatalf("sweep: %v, %d listings in all, want 2", err, cs.fullLists)
+	}
 }

@@ -454,31 +454,25 @@ func (s *Service) List(ctx context.Context, a Actor) iter.Seq2[Document, error] 
 }
 
 // ids yields the IDs of every document with objects in the store, in order.
+// It walks one listing of docs/, skipping the further keys of a document,
+// so a pass over all documents costs one listing, not one per document.
 func (s *Service) ids(ctx context.Context) iter.Seq2[ID, error] {
 	return func(yield func(ID, error) bool) {
-		after := ""
-		for {
-			var next ID
-			found := false
-			for info, err := range s.store.List(ctx, docsPrefix, after) {
-				if err != nil {
-					yield(ID{}, err)
-					return
-				}
-				id, _, ok := docKey(info.Key)
-				if !ok {
-					continue
-				}
-				next, found = id, true
-				break
-			}
-			if !found {
+		var last ID
+		seen := false
+		for info, err := range s.store.List(ctx, docsPrefix, "") {
+			if err != nil {
+				yield(ID{}, err)
 				return
 			}
-			if !yield(next, nil) {
+			id, _, ok := docKey(info.Key)
+			if !ok || (seen && id == last) {
+				continue
+			}
+			last, seen = id, true
+			if !yield(id, nil) {
 				return
 			}
-			after = afterDoc(next)
 		}
 	}
 }
