@@ -832,3 +832,61 @@ func TestAuditorProves(t *testing.T) {
 		t.Errorf("%d audit reads recorded", reads)
 	}
 }
+
+// TestSessions: login sets the token and a strict cookie, the cookie
+// works for reading and, from the same origin, for changing; logout ends
+// the session; repeated failures are throttled with Retry-After.
+func TestSessions(t *testing.T) {
+	e := newEnv(t, envOptions{throttle: 2})
+	e.account("canbo", access.Secret, access.Reader)
+	login := func(pw string) (*http.Response, api.Session) {
+		resp := e.do(request{method: "POST", path: "/api/v1/auth/login", body: jsonBody(map[string]string{"username": "canbo", "password": pw}), contentType: "application/json"})
+		defer resp.Body.Close()
+		var s api.Session
+		json.NewDecoder(resp.Body).Decode(&s)
+		return resp, s
+	}
+	resp, sess := login(password("canbo"))
+	if resp.StatusCode != 200 || sess.Token == "" || sess.User.Username != "canbo" || sess.ExpiresAt.IsZero() {
+		t.Fatalf("login: %d %+v", resp.StatusCode, sess)
+	}
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == api.SessionCookie {
+			ck = c
+		}
+	}
+	if ck == nil || ck.Value != sess.Token || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure {
+		t.Errorf("session cookie: %+v", ck)
+	}
+	cookie := map[string]string{"Cookie": api.SessionCookie + "=" + sess.Token}
+	var me api.User
+	if st := e.call(request{method: "GET", path: "/api/v1/me", header: cookie}, &me); st != 200 || me.Username != "canbo" {
+		t.Errorf("me by cookie: %d %+v", st, me)
+	}
+	same := map[string]string{"Cookie": api.SessionCookie + "=" + sess.Token, "Origin": e.srv.URL}
+	if st := e.call(request{method: "POST", path: "/api/v1/auth/logout", header: same}, nil); st != 204 {
+		t.Errorf("logout from the same origin: %d", st)
+	}
+	if st := e.call(request{method: "GET", path: "/api/v1/me", token: sess.Token}, nil); st != 401 {
+		t.Errorf("the session outlived its logout: %d", st)
+	}
+
+	var p api.Problem
+	for i := range 3 { // two free failures, and the one that starts the lockout
+		r, _ := login("sai mật khẩu")
+		r.Body.Close()
+		if r.StatusCode != 401 {
+			t.Errorf("failure %d: %d", i, r.StatusCode)
+		}
+	}
+	resp = e.do(request{method: "POST", path: "/api/v1/auth/login", body: jsonBody(map[string]string{"username": "canbo", "password": "sai mật khẩu"}), contentType: "application/json"})
+	json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || p.Code != api.CodeThrottled || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("after repeated failures: %d %+v Retry-After %q", resp.StatusCode, p, resp.Header.Get("Retry-After"))
+	}
+	if st := e.call(request{method: "POST", path: "/api/v1/auth/login", body: jsonBody(map[string]string{"username": "canbo", "password": password("canbo")}), contentType: "application/json"}, &p); st != 429 {
+		t.Errorf("the right password during a lockout: %d", st)
+	}
+}

@@ -48,6 +48,9 @@ type envOptions struct {
 	s3         bool
 	maxUpload  int64
 	uploadIdle time.Duration
+	// throttle is the failed logins allowed per user before lockouts
+	// (default: many, so that tests do not trip it).
+	throttle int
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -86,8 +89,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{}
+	free := 1000
+	if o.throttle > 0 {
+		free = o.throttle
+	}
 	idsvc, err := identity.Open(context.Background(), identity.Config{Store: st, Keys: kr, Audit: log, Argon2: cheapArgon2, Clock: clk.now,
-		Throttle: identity.ThrottleConfig{UserFree: 1000, AddrFree: 1000}})
+		Throttle: identity.ThrottleConfig{UserFree: free, AddrFree: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}
