@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -888,5 +890,59 @@ func TestSessions(t *testing.T) {
 	}
 	if st := e.call(request{method: "POST", path: "/api/v1/auth/login", body: jsonBody(map[string]string{"username": "canbo", "password": password("canbo")}), contentType: "application/json"}, &p); st != 429 {
 		t.Errorf("the right password during a lockout: %d", st)
+	}
+}
+
+// slowSearch counts the searches running at once.
+type slowSearch struct {
+	running, peak atomic.Int32
+}
+
+func (s *slowSearch) Search(context.Context, access.Subject, api.SearchRequest) (api.SearchResult, error) {
+	n := s.running.Add(1)
+	defer s.running.Add(-1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	return api.SearchResult{}, nil
+}
+
+// TestMaxSearches: no more searches run at once than the bound; the
+// others wait and are answered.
+func TestMaxSearches(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ss := &slowSearch{}
+	a, err := api.New(api.Config{Documents: e.svc, Sessions: e.ids, Audit: e.audit, Search: ss, MaxSearches: 2, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	tok := e.user("reader", access.Secret, access.Reader)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", srv.URL+"/api/v1/search?q=x", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("search: %d", resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := ss.peak.Load(); p != 2 {
+		t.Errorf("%d searches ran at once, want 2", p)
 	}
 }

@@ -71,6 +71,13 @@ func (s *Server) searchDocuments(c *gin.Context) {
 		s.failErr(c, err)
 		return
 	}
+	select {
+	case s.searching <- struct{}{}:
+		defer func() { <-s.searching }()
+	case <-c.Request.Context().Done():
+		c.Abort()
+		return
+	}
 	u, _ := currentUser(c)
 	res, err := s.search.Search(c.Request.Context(), u.Subject(), req)
 	if err != nil {

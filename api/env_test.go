@@ -51,6 +51,8 @@ type envOptions struct {
 	// throttle is the failed logins allowed per user before lockouts
 	// (default: many, so that tests do not trip it).
 	throttle int
+	// maxSearches bounds the searches in flight (default the API's).
+	maxSearches int
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -107,7 +109,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	a, err := api.New(api.Config{
 		Documents: svc, Sessions: ids, Users: ids, Audit: log, Search: api.NewSearch(idx),
 		Ready:     []api.Check{api.StoreCheck(st), api.IndexCheck(idx), api.AuditCheck(log)},
-		MaxUpload: o.maxUpload, UploadIdle: o.uploadIdle,
+		MaxUpload: o.maxUpload, UploadIdle: o.uploadIdle, MaxSearches: o.maxSearches,
 	})
 	if err != nil {
 		t.Fatal(err)

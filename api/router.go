@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ type Config struct {
 	// MaxUpload bounds an uploaded file in bytes (DefaultMaxUpload when
 	// zero); MaxJSON bounds a JSON body (DefaultMaxJSON when zero).
 	MaxUpload, MaxJSON int64
+	// MaxSearches bounds the searches that run at once; more wait their
+	// turn (or until the client gives up). Searches are CPU-bound: letting
+	// every one run at once only slows each, and starves uploads and reads
+	// of CPU. Zero means 2 × GOMAXPROCS.
+	MaxSearches int
 	// UploadIdle is how long an upload may send nothing before it is cut
 	// off and discarded (DefaultUploadIdle when zero).
 	UploadIdle time.Duration
@@ -80,6 +86,7 @@ type Server struct {
 	secure    bool
 	registry  *prometheus.Registry
 	metrics   *metrics
+	searching chan struct{} // one token per search running
 	log       *slog.Logger
 	rand      io.Reader
 	now       func() time.Time
@@ -106,6 +113,11 @@ func New(cfg Config) (*Server, error) {
 	if s.idle <= 0 {
 		s.idle = DefaultUploadIdle
 	}
+	maxSearches := cfg.MaxSearches
+	if maxSearches <= 0 {
+		maxSearches = 2 * runtime.GOMAXPROCS(0)
+	}
+	s.searching = make(chan struct{}, maxSearches)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

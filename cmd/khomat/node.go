@@ -46,6 +46,14 @@ func (c *cli) addStoreFlags(fs *flag.FlagSet, sc *storeConfig) {
 	fs.BoolVar(&sc.s3.ObjectLock, "s3-object-lock", c.envBool("KHOMAT_S3_OBJECT_LOCK", false), "create the bucket with object lock (env KHOMAT_S3_OBJECT_LOCK)")
 }
 
+func (c *cli) envInt(name string, def int) int {
+	v, err := strconv.Atoi(c.getenv(name))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
 func (c *cli) envBool(name string, def bool) bool {
 	v, err := strconv.ParseBool(c.getenv(name))
 	if err != nil {

@@ -28,6 +28,7 @@ type serveConfig struct {
 	indexConfig
 	listen        string
 	maxUpload     string
+	maxSearches   int
 	tlsCert       string
 	tlsKey        string
 	secureCookies bool
@@ -42,6 +43,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	c.addIndexFlags(fs, &cfg.indexConfig)
 	fs.StringVar(&cfg.listen, "listen", c.env("KHOMAT_LISTEN", "127.0.0.1:8080"), "address to listen on (env KHOMAT_LISTEN)")
 	fs.StringVar(&cfg.maxUpload, "max-upload", c.env("KHOMAT_MAX_UPLOAD", "1GiB"), "largest file one upload may carry (env KHOMAT_MAX_UPLOAD)")
+	fs.IntVar(&cfg.maxSearches, "max-searches", c.envInt("KHOMAT_MAX_SEARCHES", 0), "searches run at once, the rest wait their turn; 0 for twice the cores (env KHOMAT_MAX_SEARCHES)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", c.env("KHOMAT_TLS_CERT", ""), "serve HTTPS with this certificate (env KHOMAT_TLS_CERT)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", c.env("KHOMAT_TLS_KEY", ""), "and this private key (env KHOMAT_TLS_KEY)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", c.envBool("KHOMAT_SECURE_COOKIES", false), "mark session cookies Secure (behind a TLS proxy; implied by --tls-cert) (env KHOMAT_SECURE_COOKIES)")
@@ -145,7 +147,7 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 	handler, err := api.New(api.Config{
 		Documents: n.archive, Sessions: acc, Users: acc, Audit: n.audit, Search: api.NewSearch(idx), Pages: pages,
 		Ready:     []api.Check{api.StoreCheck(n.store), api.IndexCheck(idx), api.AuditCheck(n.audit)},
-		MaxUpload: maxUpload, SecureCookies: secure,
+		MaxUpload: maxUpload, SecureCookies: secure, MaxSearches: cfg.maxSearches,
 		Logger: logger,
 	})
 	if err != nil {
