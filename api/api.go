@@ -73,6 +73,16 @@ type Documents interface {
 	UpdateMetadata(ctx context.Context, a archive.Actor, id archive.ID, m archive.Metadata, expectedRev uint32) (archive.Document, error)
 	// Reclassify changes the secrecy level.
 	Reclassify(ctx context.Context, a archive.Actor, id archive.ID, r archive.Reclassification) (archive.Document, error)
+	// RequestCopy enters a copy request in the document's copy register.
+	RequestCopy(ctx context.Context, a archive.Actor, id archive.ID, reason string) (archive.CopyRequest, error)
+	// ApproveCopy approves another user's copy request.
+	ApproveCopy(ctx context.Context, a archive.Actor, id archive.ID, requestID string) (archive.Document, error)
+	// RequestDestruction asks for the document's destruction.
+	RequestDestruction(ctx context.Context, a archive.Actor, id archive.ID, reason, decisionRef string) (archive.Document, error)
+	// CancelDestruction withdraws a pending destruction request.
+	CancelDestruction(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
+	// ApproveDestruction destroys the document (crypto-shredding).
+	ApproveDestruction(ctx context.Context, a archive.Actor, id archive.ID) error
 }
 
 var _ Documents = (*archive.Service)(nil)

@@ -946,3 +946,54 @@ func TestMaxSearches(t *testing.T) {
 		t.Errorf("%d searches ran at once, want 2", p)
 	}
 }
+
+// TestCopiesAndDestruction: a Tuyệt mật download needs an approved copy
+// request, one per copy; destruction needs a second person and leaves the
+// document not found.
+func TestCopiesAndDestruction(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	arch := e.user("archivist", access.TopSecret, access.Archivist)
+	rd := e.user("reader", access.TopSecret, access.Reader)
+	so := e.user("officer", access.TopSecret, access.SecurityOfficer)
+	doc := e.upload(arch, meta("Tuyệt mật", access.TopSecret), []byte("nội dung tuyệt mật"))
+	path := "/api/v1/documents/" + doc.ID.String()
+	download := func() int { return e.call(request{method: "GET", path: path + "/content?download=1", token: rd}, nil) }
+
+	if st := download(); st != 403 {
+		t.Errorf("download without an approved copy: %d", st)
+	}
+	if st := e.call(request{method: "GET", path: path + "/content", token: rd}, nil); st != 200 {
+		t.Errorf("viewing needs no copy: %d", st)
+	}
+	var cr archive.CopyRequest
+	if st := e.call(request{method: "POST", path: path + "/copies", token: rd, body: strings.NewReader(`{"reason":"phục vụ họp"}`), contentType: "application/json"}, &cr); st != 201 || cr.ID == "" {
+		t.Fatalf("copy request: %d %+v", st, cr)
+	}
+	if st := e.call(request{method: "POST", path: path + "/copies/" + cr.ID + "/approve", token: rd}, nil); st != 403 {
+		t.Errorf("approving one's own request: %d", st)
+	}
+	if st := e.call(request{method: "POST", path: path + "/copies/" + cr.ID + "/approve", token: so}, nil); st != 200 {
+		t.Errorf("approval by the security officer: %d", st)
+	}
+	if st := download(); st != 200 {
+		t.Errorf("download with the approval: %d", st)
+	}
+	if st := download(); st != 403 {
+		t.Errorf("a second download on one approval: %d", st)
+	}
+
+	if st := e.call(request{method: "POST", path: path + "/destruction", token: arch, body: strings.NewReader(`{"reason":"hết giá trị","decision_ref":"QĐ 14/QĐ-VPTU"}`), contentType: "application/json"}, nil); st != 200 {
+		t.Fatalf("destruction request: %d", st)
+	}
+	if st := e.call(request{method: "POST", path: path + "/destruction/approve", token: arch}, nil); st != 403 {
+		t.Errorf("approval by the requester's role: %d", st)
+	}
+	if st := e.call(request{method: "POST", path: path + "/destruction/approve", token: so}, nil); st != 204 {
+		t.Fatalf("approval: %d", st)
+	}
+	for _, tok := range []string{arch, rd, so} {
+		if st := e.call(request{method: "GET", path: path, token: tok}, nil); st != 404 {
+			t.Errorf("a destroyed document: %d", st)
+		}
+	}
+}

@@ -524,10 +524,108 @@ func (s *Server) reclassify(c *gin.Context) {
 	c.JSON(http.StatusOK, doc)
 }
 
+// copyRequest is the body of POST /documents/{id}/copies.
+type copyRequest struct {
+	Reason string `json:"reason"`
+}
+
+// requestCopy enters a request to take a copy (a download) in the
+// document's copy register; from the level where copies need approval,
+// a download needs one approved request per copy.
+func (s *Server) requestCopy(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	var req copyRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	cr, err := s.docs.RequestCopy(c.Request.Context(), s.actor(c), id, req.Reason)
+	if err != nil {
+		s.docError(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, cr)
+}
+
+// approveCopy approves another user's copy request (security officer).
+func (s *Server) approveCopy(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	req := c.Param("req")
+	if !safeHeaderText(req) {
+		fail(c, http.StatusNotFound, CodeNotFound)
+		return
+	}
+	doc, err := s.docs.ApproveCopy(c.Request.Context(), s.actor(c), id, req)
+	if err != nil {
+		s.docError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, doc)
+}
+
+// destructionRequest is the body of POST /documents/{id}/destruction.
+type destructionRequest struct {
+	Reason      string `json:"reason"`
+	DecisionRef string `json:"decision_ref"`
+}
+
+// requestDestruction asks for the document's destruction; another person,
+// a security officer, approves it.
+func (s *Server) requestDestruction(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	var req destructionRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	doc, err := s.docs.RequestDestruction(c.Request.Context(), s.actor(c), id, req.Reason, req.DecisionRef)
+	if err != nil {
+		s.docError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, doc)
+}
+
+// cancelDestruction withdraws a pending destruction request.
+func (s *Server) cancelDestruction(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	doc, err := s.docs.CancelDestruction(c.Request.Context(), s.actor(c), id)
+	if err != nil {
+		s.docError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, doc)
+}
+
+// approveDestruction destroys the document: from then on it is not found,
+// and its envelopes are deleted, so no key opens its content.
+func (s *Server) approveDestruction(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	if err := s.docs.ApproveDestruction(c.Request.Context(), s.actor(c), id); err != nil {
+		s.docError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
 // content streams a version's content. A single byte range (Range:
 // bytes=a-b, a-, -n) gives 206 with Content-Range; a range outside the
 // content gives 416. ?download=1 takes a copy out of the archive (access
-// Download: at Tối mật and above it needs an approved copy request);
+// Download: from the archive's Rules.CopyApprovalFrom, Tuyệt mật by default,
+// it needs an approved copy request, one per copy);
 // otherwise the content is shown inline (access Read). Headers name the
 // document by id only: a classified title never goes into a header.
 func (s *Server) content(c *gin.Context) {

@@ -42,6 +42,7 @@ type env struct {
 	admin  identity.User
 	clock  *clock
 	svc    *archive.Service
+	owner  string // the matrix's document owner's session
 }
 
 type envOptions struct {

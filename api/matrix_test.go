@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -57,6 +58,16 @@ var matrix = []matrixCase{
 	{"POST /api/v1/documents/:id/classification raise", [6][3]int{{una, una, una}, {frb, frb, nf}, {ok, frb, nf}, {ok, frb, nf}, {nf, nf, nf}, {nf, nf, nf}}},
 	// Declassifying: the security officer only.
 	{"POST /api/v1/documents/:id/classification lower", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	// Copies: whoever may read asks; a security officer other than the
+	// requester approves.
+	{"POST /api/v1/documents/:id/copies", [6][3]int{{una, una, una}, {crt, crt, nf}, {crt, crt, nf}, {crt, crt, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	{"POST /api/v1/documents/:id/copies/:req/approve", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	// Destruction: an archivist or security officer asks, another
+	// security officer approves; the requester or a security officer
+	// withdraws (the pending request is the owner's).
+	{"POST /api/v1/documents/:id/destruction", [6][3]int{{una, una, una}, {frb, frb, nf}, {ok, ok, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	{"DELETE /api/v1/documents/:id/destruction", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	{"POST /api/v1/documents/:id/destruction/approve", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {nc, nc, nf}, {nf, nf, nf}, {nf, nf, nf}}},
 	// Searching: content roles; what they find is bound to their
 	// clearance (TestSearchNeverLeaks).
 	{"GET /api/v1/search", [6][3]int{{una, una, una}, {ok, ok, ok}, {ok, ok, ok}, {ok, ok, ok}, {frb, frb, frb}, {frb, frb, frb}}},
@@ -83,6 +94,7 @@ func TestAuthorizationMatrixS3(t *testing.T) { authorizationMatrix(t, true) }
 func authorizationMatrix(t *testing.T, s3 bool) {
 	e := newEnv(t, envOptions{s3: s3})
 	owner := e.user("owner", access.TopSecret, access.Archivist)
+	e.owner = owner
 	n := 0
 	for _, mc := range matrix {
 		for ri, role := range matrixRoles {
@@ -118,6 +130,7 @@ func (e *env) matrixRequest(route, tok string, doc archive.Document, n int) int 
 	path, _, _ := strings.Cut(rest, " ")
 	r.method = method
 	r.path = strings.NewReplacer(":id", id, ":seq", "0").Replace(path)
+	owner := e.ownerActor()
 	switch route {
 	case "POST /api/v1/documents":
 		r.body, r.contentType = uploadBody(meta("Tài liệu mới", access.Confidential), []byte("x"))
@@ -129,6 +142,20 @@ func (e *env) matrixRequest(route, tok string, doc archive.Document, n int) int 
 		r.body, r.contentType = jsonBody(map[string]any{"level": "secret", "reason": "nâng độ mật", "decision_ref": "QĐ 12/QĐ-VPTU"}), "application/json"
 	case "POST /api/v1/documents/:id/classification lower":
 		r.body, r.contentType = jsonBody(map[string]any{"level": "unclassified", "reason": "giải mật", "decision_ref": "QĐ 13/QĐ-VPTU"}), "application/json"
+	case "POST /api/v1/documents/:id/copies":
+		r.body, r.contentType = jsonBody(map[string]any{"reason": "phục vụ họp"}), "application/json"
+	case "POST /api/v1/documents/:id/copies/:req/approve":
+		cr, err := e.svc.RequestCopy(context.Background(), owner, doc.ID, "phục vụ họp")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r.path = strings.Replace(r.path, ":req", cr.ID, 1)
+	case "POST /api/v1/documents/:id/destruction":
+		r.body, r.contentType = jsonBody(map[string]any{"reason": "hết giá trị", "decision_ref": "QĐ 14/QĐ-VPTU"}), "application/json"
+	case "DELETE /api/v1/documents/:id/destruction", "POST /api/v1/documents/:id/destruction/approve":
+		if _, err := e.svc.RequestDestruction(context.Background(), owner, doc.ID, "hết giá trị", "QĐ 14/QĐ-VPTU"); err != nil {
+			e.t.Fatal(err)
+		}
 	case "POST /api/v1/users":
 		r.body, r.contentType = jsonBody(map[string]any{"username": fmt.Sprintf("new%d", n), "password": "một mật khẩu đủ dài 2025",
 			"display_name": "Cán bộ mới", "roles": []string{"reader"}, "clearance": "confidential"}), "application/json"
@@ -140,4 +167,14 @@ func (e *env) matrixRequest(route, tok string, doc archive.Document, n int) int 
 	resp := e.do(r)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// ownerActor is the archivist who owns the matrix's documents, as the
+// archive sees them.
+func (e *env) ownerActor() archive.Actor {
+	u, err := e.ids.Authenticate(context.Background(), e.owner)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return archive.Actor{Subject: u.Subject(), ClientAddr: "127.0.0.1"}
 }

@@ -399,7 +399,7 @@ func (c *cli) docGet(ctx context.Context, args []string) int {
 	c.addClientFlags(fs, &cc)
 	fs.StringVar(&out, "output", "", "write the content to this file (created, mode 0600) instead of standard output")
 	fs.BoolVar(&metaOnly, "metadata", false, "print the metadata as JSON instead of the content")
-	fs.BoolVar(&download, "download", false, "take a copy out of the archive (recorded as a copy; needs approval at secret and above)")
+	fs.BoolVar(&download, "download", false, "take a copy out of the archive (recorded as a copy; entered in the copy register; at Tuyệt mật it needs an approved copy request)")
 	fs.IntVar(&version, "version", 0, "content version (default the current one)")
 	if code := c.parse(fs, args); code >= 0 {
 		return code
