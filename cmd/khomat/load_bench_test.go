@@ -55,7 +55,8 @@ func BenchmarkAPILoad(b *testing.B) {
 	srv := startBinary(b, buildBinary(b), env)
 	start = time.Now()
 	waitReadyFor(b, srv.url, time.Hour)
-	b.Logf("server ready (indexes reconciled with %d documents) in %s", docs, time.Since(start).Round(time.Millisecond))
+	b.Logf("server ready (indexes reconciled with %d documents) in %s; peak RSS so far %.0f MiB", docs,
+		time.Since(start).Round(time.Millisecond), float64(peakRSS(b, srv.pid))/(1<<20))
 
 	tokens := make([]string, users)
 	for i := range tokens {
@@ -169,28 +170,85 @@ func envInt(name string, def int) int {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// vocabulary makes titles that read like a Party office's registers.
+// vocabulary is the words of the administrative register: one word in
+// twenty of the generated text, and a fifth of the searches.
 var vocabulary = strings.Fields("nghị quyết chỉ thị kết luận quy định hướng dẫn báo cáo tờ trình thông báo công văn kế hoạch " +
 	"công tác cán bộ đảng viên tổ chức kiểm tra giám sát bảo vệ bí mật nhà nước văn phòng tỉnh ủy huyện ủy " +
 	"định dạng văn bản lưu trữ hồ sơ tài liệu phát triển kinh tế xã hội quốc phòng an ninh đối ngoại tuyên giáo " +
 	"dân vận nội chính chuyển đổi số năm nhiệm kỳ đại hội hội nghị ban chấp hành ban thường vụ thực hiện triển khai")
 
-func title(r *rand.Rand) string {
-	n := 6 + r.IntN(8)
-	w := make([]string, n)
-	for i := range w {
-		w[i] = vocabulary[r.IntN(len(vocabulary))]
+// words are the syllables of Debian's hunspell-vi list (scripts/setup.sh
+// installs it), shuffled once, drawn with a Zipf distribution as in the
+// search benchmarks; without the list, the vocabulary alone, which makes
+// every word match a large share of the documents.
+type words struct {
+	list []string
+	zipf *rand.Zipf
+	r    *rand.Rand
+}
+
+func newWords(seed uint64) *words {
+	r := rand.New(rand.NewPCG(seed, 0x6b686f6d6174))
+	w := &words{list: slices.Clone(vocabulary), r: r}
+	if raw, err := os.ReadFile("/usr/share/hunspell/vi_VN.dic"); err == nil {
+		var list []string
+		for i, line := range strings.Split(string(raw), "\n") {
+			word, _, _ := strings.Cut(strings.TrimSpace(line), "/")
+			if i == 0 || word == "" || strings.ToLower(word) != word || strings.ContainsAny(word, " -") {
+				continue
+			}
+			list = append(list, word)
+		}
+		shuffle := rand.New(rand.NewPCG(1, 2)) // the same order in every generator
+		shuffle.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
+		if len(list) > 1000 {
+			w.list = list
+		}
 	}
-	first, size := utf8.DecodeRuneInString(w[0])
-	w[0] = string(unicode.ToUpper(first)) + w[0][size:]
-	return strings.Join(w, " ")
+	w.zipf = rand.NewZipf(r, 1.07, 2, uint64(len(w.list)-1))
+	return w
+}
+
+// word draws one word of text.
+func (w *words) word() string {
+	if w.r.IntN(20) == 0 {
+		return vocabulary[w.r.IntN(len(vocabulary))]
+	}
+	return w.list[w.zipf.Uint64()]
+}
+
+// query draws a search: a content word of rank 20 to 2,000 (as the search
+// benchmarks), or one of the register, one time in five; sometimes two.
+func (w *words) query() string {
+	one := func() string {
+		if w.r.IntN(5) == 0 || len(w.list) < 2000 {
+			return vocabulary[w.r.IntN(len(vocabulary))]
+		}
+		return w.list[20+w.r.IntN(1980)]
+	}
+	q := one()
+	if w.r.IntN(2) == 0 {
+		q += " " + one()
+	}
+	return q
+}
+
+func (w *words) title() string {
+	n := 6 + w.r.IntN(8)
+	ws := make([]string, n)
+	for i := range ws {
+		ws[i] = w.word()
+	}
+	first, size := utf8.DecodeRuneInString(ws[0])
+	ws[0] = string(unicode.ToUpper(first)) + ws[0][size:]
+	return strings.Join(ws, " ")
 }
 
 // textOf is about size bytes of Vietnamese words.
-func textOf(r *rand.Rand, size int) io.Reader {
+func textOf(w *words, size int) io.Reader {
 	var b strings.Builder
 	for b.Len() < size {
-		b.WriteString(title(r))
+		b.WriteString(w.title())
 		b.WriteString(". ")
 	}
 	return strings.NewReader(b.String())
@@ -242,6 +300,7 @@ func seed(b *testing.B, env map[string]string, docs, users int) []string {
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 7))
+			gen := newWords(uint64(w))
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(docs) || failed.Load() != nil {
@@ -250,7 +309,7 @@ func seed(b *testing.B, env map[string]string, docs, users int) []string {
 				level := access.Level(r.IntN(4))
 				m := archive.Metadata{
 					IssuingBody: "Văn phòng Tỉnh ủy", NumberSymbol: fmt.Sprintf("%d-NQ/TU", i), DateIssued: archive.Date{Year: 2000 + r.IntN(25), Month: time.Month(1 + r.IntN(12)), Day: 1 + r.IntN(28)},
-					Type: archive.DocTypes()[r.IntN(len(archive.DocTypes()))], Title: title(r), Summary: title(r) + ". " + title(r), Level: level,
+					Type: archive.DocTypes()[r.IntN(len(archive.DocTypes()))], Title: gen.title(), Summary: gen.title() + ". " + gen.title(), Level: level,
 				}
 				if level.Classified() {
 					m.StateSecretRef = "Quyết định 1234/QĐ-TTg, mục 5"
@@ -259,7 +318,7 @@ func seed(b *testing.B, env map[string]string, docs, users int) []string {
 				if i < int64(bigDocs) {
 					size, m.Level, m.StateSecretRef = 1<<20, access.Confidential, "Quyết định 1234/QĐ-TTg, mục 5"
 				}
-				doc, err := n.archive.Create(ctx, seeder, m, archive.Upload{Content: textOf(r, size), ContentType: "text/plain; charset=utf-8"})
+				doc, err := n.archive.Create(ctx, seeder, m, archive.Upload{Content: textOf(gen, size), ContentType: "text/plain; charset=utf-8"})
 				if err != nil {
 					failed.Store(err)
 					return
@@ -366,6 +425,7 @@ func runLoad(b *testing.B, base string, tokens []string, archivist string, big [
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(u), 99))
+			gen := newWords(uint64(1000 + u))
 			upload := bytes.Repeat([]byte("văn bản "), 256<<10/len("văn bản "))
 			for time.Now().Before(deadline) {
 				var kind string
@@ -373,10 +433,7 @@ func runLoad(b *testing.B, base string, tokens []string, archivist string, big [
 				switch p := r.IntN(100); {
 				case p < 80:
 					kind = "search"
-					q := vocabulary[r.IntN(len(vocabulary))]
-					if r.IntN(2) == 0 {
-						q += " " + vocabulary[r.IntN(len(vocabulary))]
-					}
+					q := gen.query()
 					if r.IntN(2) == 0 {
 						q = search.Fold(q) // typed without diacritics
 					}
@@ -397,7 +454,7 @@ func runLoad(b *testing.B, base string, tokens []string, archivist string, big [
 					kind = "upload"
 					var body bytes.Buffer
 					mw := multipart.NewWriter(&body)
-					m, _ := json.Marshal(map[string]any{"title": title(r), "level": "confidential", "doc_type": "report",
+					m, _ := json.Marshal(map[string]any{"title": gen.title(), "level": "confidential", "doc_type": "report",
 						"issuing_body": "Văn phòng Tỉnh ủy", "date_issued": "2025-01-02", "state_secret_ref": "QĐ 1234/QĐ-TTg"})
 					h := textproto.MIMEHeader{"Content-Disposition": {`form-data; name="metadata"`}, "Content-Type": {"application/json"}}
 					w, _ := mw.CreatePart(h)
