@@ -14,8 +14,15 @@ import (
 )
 
 // TestIntegrity alters, swaps and rolls back each kind of stored object and
-// expects ErrIntegrity, never wrong data, on both backends.
+// expects ErrIntegrity, never wrong data, on both backends, for a document
+// read by one goroutine and for one large enough to be read by the pipeline.
 func TestIntegrity(t *testing.T) {
+	for _, size := range []int{200000, 600000} {
+		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) { testIntegrity(t, size) })
+	}
+}
+
+func testIntegrity(t *testing.T, size int) {
 	eachStore(t, func(t *testing.T, f *fixture) {
 		ctx := t.Context()
 		key := func(id archive.ID, rest string) string { return "docs/" + id.String() + "/" + rest }
@@ -41,14 +48,14 @@ func TestIntegrity(t *testing.T) {
 		// fresh makes a document with two versions (two revisions), and
 		// another document to swap objects with.
 		fresh := func(t *testing.T) (archive.Document, archive.Document) {
-			doc, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload(storetest.Data(1, 200000)))
+			doc, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload(storetest.Data(1, size)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.AddVersion(ctx, archivist, doc.ID, upload(storetest.Data(2, 200000))); err != nil {
+			if _, err := f.svc.AddVersion(ctx, archivist, doc.ID, upload(storetest.Data(2, size))); err != nil {
 				t.Fatal(err)
 			}
-			other, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload(storetest.Data(3, 200000)))
+			other, err := f.svc.Create(ctx, archivist, meta(access.Confidential), upload(storetest.Data(3, size)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,6 +80,10 @@ func TestIntegrity(t *testing.T) {
 			opts   archive.OpenOptions
 		}{
 			{"blob bit flip", func(d, _ archive.Document) { write(key(d.ID, v2("blob")), flip(read(key(d.ID, v2("blob"))), 100)) }, archive.OpenOptions{}},
+			{"blob bit flip in the last chunk", func(d, _ archive.Document) {
+				b := read(key(d.ID, v2("blob")))
+				write(key(d.ID, v2("blob")), flip(b, len(b)-100))
+			}, archive.OpenOptions{}},
 			{"blob bit flip, ranged read", func(d, _ archive.Document) { write(key(d.ID, v2("blob")), flip(read(key(d.ID, v2("blob"))), 100)) }, archive.OpenOptions{Range: &store.Range{Offset: 0, Length: 50}}},
 			{"blob truncated", func(d, _ archive.Document) {
 				b := read(key(d.ID, v2("blob")))

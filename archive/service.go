@@ -347,6 +347,15 @@ type Content struct {
 	Offset, Length int64
 }
 
+// WriteTo writes the content to w, without an intermediate buffer where
+// the reader allows it (a pipelined full read does); io.Copy uses it.
+func (c *Content) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.ReadCloser.(io.WriterTo); ok {
+		return wt.WriteTo(w)
+	}
+	return io.Copy(w, struct{ io.Reader }{c.ReadCloser})
+}
+
 // OpenOptions selects what Open reads.
 type OpenOptions struct {
 	// Version to read; 0 for the current one.
@@ -443,8 +452,7 @@ func (s *Service) openContent(ctx context.Context, gen uint32, level access.Leve
 			rc.Close()
 			return nil, fmt.Errorf("archive: %s: %w", key, ErrIntegrity)
 		}
-		v := &verifying{r: plain, h: sha256.New(), want: doc.SHA256, size: doc.Size}
-		return &Content{ReadCloser: readCloser{v, rc}, Doc: doc, Offset: 0, Length: doc.Size}, nil
+		return &Content{ReadCloser: verified(plain, rc, doc.SHA256, doc.Size), Doc: doc, Offset: 0, Length: doc.Size}, nil
 	}
 
 	info, err := s.store.Stat(ctx, key)
@@ -478,6 +486,16 @@ func (s *Service) blobError(key string, err error) error {
 		return fmt.Errorf("archive: %s is missing: %w", key, ErrIntegrity)
 	}
 	return fmt.Errorf("archive: reading %s: %w", key, err)
+}
+
+// verified reads plain, the decrypting reader over body, to the end,
+// checking its size and SHA-256 before it reports EOF; Close closes body.
+// Large content is read by a pipeline (pipeline.go), small by one goroutine.
+func verified(plain io.Reader, body io.Closer, want Digest, size int64) io.ReadCloser {
+	if size >= pipelineMin {
+		return newPipelined(plain, body, want, size)
+	}
+	return readCloser{&verifying{r: plain, h: sha256.New(), want: want, size: size}, body}
 }
 
 // verifying checks the size and SHA-256 of a full read before it reports

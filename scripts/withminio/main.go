@@ -2,7 +2,8 @@
 // a free loopback port, starts the server with a fresh data folder and random
 // credentials, waits until a signed S3 request succeeds (the health endpoint
 // answers before S3 requests are served), runs the command with
-// KHOMAT_TEST_S3_* set, and stops the server by its PID whatever the outcome.
+// KHOMAT_TEST_S3_* set (KHOMAT_TEST_S3_PID is the server's, for benchmarks
+// that count its CPU time), and stops the server by its PID whatever the outcome.
 // It exits with the command's status.
 package main
 
@@ -98,7 +99,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd.Env = append(os.Environ(),
 		"KHOMAT_TEST_S3_ENDPOINT="+addr,
 		"KHOMAT_TEST_S3_ACCESS_KEY="+user,
-		"KHOMAT_TEST_S3_SECRET_KEY="+pass)
+		"KHOMAT_TEST_S3_SECRET_KEY="+pass,
+		fmt.Sprintf("KHOMAT_TEST_S3_PID=%d", server.Process.Pid))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,80 @@
+package storetest
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// CPU measures the CPU time, user and system, that this process and the
+// test MinIO server spend, so that a benchmark can show where the cores
+// went: on a machine where the server shares the cores, a transfer can go
+// no faster than both sides' CPU time allows.
+type CPU struct {
+	self, server time.Duration
+	hasServer    bool
+}
+
+// StartCPU reads both processes' CPU time so far. The server's is read
+// from /proc by the PID that scripts/with-minio.sh exports as
+// KHOMAT_TEST_S3_PID; without it only this process is counted.
+func StartCPU() CPU {
+	var c CPU
+	c.self = selfCPU()
+	c.server, c.hasServer = serverCPU()
+	return c
+}
+
+// Report adds the CPU time per operation since c to b's results as
+// client-cpu-ms/op and, when known, server-cpu-ms/op.
+func (c CPU) Report(b *testing.B, ops int) {
+	if ops <= 0 {
+		return
+	}
+	b.ReportMetric(float64(selfCPU()-c.self)/float64(time.Millisecond)/float64(ops), "client-cpu-ms/op")
+	if s, ok := serverCPU(); ok && c.hasServer {
+		b.ReportMetric(float64(s-c.server)/float64(time.Millisecond)/float64(ops), "server-cpu-ms/op")
+	}
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPU reads utime and stime (fields 14 and 15, in clock ticks of
+// 1/100 s on Linux) of the test server from /proc/<pid>/stat.
+func serverCPU() (time.Duration, bool) {
+	pid := os.Getenv("KHOMAT_TEST_S3_PID")
+	if pid == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name, field 2, may hold spaces: count from after it.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3
+	if len(f) < 13 {
+		return 0, false
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(f[11], &utime); err != nil {
+		return 0, false
+	}
+	if _, err := fmt.Sscan(f[12], &stime); err != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
