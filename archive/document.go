@@ -148,9 +148,10 @@ type Document struct {
 	// UpdatedAt is when this version or revision was written; zero for
 	// the first.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
-	// History lists every change of level after creation, oldest first.
-	// The first entry's From is the level the document was created at;
-	// the last entry's To is the current Level.
+	// History lists every change of level after creation, and every
+	// extension of the protection period, oldest first. The first entry's
+	// From is the level the document was created at; the last entry's To
+	// is the current Level.
 	History []ClassificationChange `json:"classification_history,omitempty"`
 	// Destruction is the pending request to destroy the document, if any.
 	Destruction *DestructionRequest `json:"destruction,omitempty"`
@@ -188,7 +189,9 @@ type CopyRequest struct {
 
 // ClassificationChange records one change of a document's level: raising,
 // lowering, declassification by decision, or automatic declassification
-// when the protection period ended.
+// when the protection period ended. It also records an extension of the
+// protection period (gia hạn), which keeps the level: From equals To, and
+// OldEnd and NewEnd say how the end moved.
 type ClassificationChange struct {
 	// At is when the change was made.
 	At time.Time `json:"at"`
@@ -205,7 +208,15 @@ type ClassificationChange struct {
 	// Automatic marks a declassification that happened because the
 	// protection period ended (giải mật đương nhiên), with no decision.
 	Automatic bool `json:"automatic,omitempty"`
+	// OldEnd and NewEnd are set on an extension of the protection period
+	// only: the date the period was to end, and the date it ends now.
+	OldEnd Date `json:"old_end,omitzero"`
+	NewEnd Date `json:"new_end,omitzero"`
 }
+
+// IsExtension reports whether the entry records an extension of the
+// protection period rather than a change of level.
+func (h ClassificationChange) IsExtension() bool { return !h.OldEnd.IsZero() || !h.NewEnd.IsZero() }
 
 // Resource returns what access.Decide needs to know about the document
 // described by m. Callers add Target, RequestedBy or CopyApproved for the

@@ -68,6 +68,7 @@ const (
 	CodeNotAllowed    = "not_allowed"    // a field that must be empty here
 	CodeNeedsDecision = "needs_decision" // allowed only with a decision reference
 	CodeInconsistent  = "inconsistent"   // contradicts another field
+	CodeExpired       = "expired"        // a period that has already ended
 )
 
 // ErrInvalidMetadata matches (errors.Is) every FieldErrors.
@@ -359,7 +360,23 @@ func (d *Document) validateHistory(c *checker, latest time.Time) {
 					"không phải độ mật hợp lệ")
 			}
 		}
-		if h.From == h.To {
+		switch ext := h.IsExtension(); {
+		case ext && h.From != h.To:
+			c.add(f+".to", CodeInconsistent,
+				"must equal from: an extension of the protection period keeps the level",
+				"phải giống độ mật trước đó: gia hạn thời hạn bảo vệ không đổi độ mật")
+		case ext && h.Automatic:
+			c.add(f+".automatic", CodeInvalid,
+				"only declassification happens automatically",
+				"chỉ giải mật mới diễn ra tự động")
+		case ext:
+			okOld := c.date(f+".old_end", h.OldEnd, required)
+			if c.date(f+".new_end", h.NewEnd, required) && okOld && !h.NewEnd.After(h.OldEnd) {
+				c.add(f+".new_end", CodeTooEarly,
+					"must be after old_end",
+					"phải sau ngày hết hạn cũ")
+			}
+		case h.From == h.To:
 			c.add(f+".to", CodeInvalid,
 				"must differ from the level before",
 				"phải khác độ mật trước đó")

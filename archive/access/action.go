@@ -53,7 +53,9 @@ const (
 	// can read it, with Target < Level.
 	LowerLevel
 	// ExtendProtection extends a classified document's protection period
-	// (gia hạn thời hạn bảo vệ). Security officer who can read it.
+	// (gia hạn thời hạn bảo vệ). Security officer who can read it, while
+	// the period runs: not once Resource.ProtectionEnded, nor for an
+	// unclassified document, which has no period.
 	ExtendProtection
 	// RequestDestruction asks for a document to be destroyed (its data
 	// keys shredded). Archivist or security officer who can read it.

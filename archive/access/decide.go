@@ -33,6 +33,11 @@ type Resource struct {
 	// archive raises the threshold by configuration, by default to Tuyệt
 	// mật). Finding and consuming that approval is the service's job.
 	CopyApproved bool
+	// ProtectionEnded reports that the document's protection period (and
+	// any extension of it) has ended, so that it is declassified already
+	// or about to be (ExtendProtection). Working out the end from the
+	// metadata and the archive's rules is the service's job.
+	ProtectionEnded bool
 }
 
 // Reason is the stable, machine-readable code of a Decision. It is written
@@ -79,6 +84,10 @@ const (
 	// ReasonCopyNotApproved: a download at CopyApprovalFrom or above
 	// without an approved copy request.
 	ReasonCopyNotApproved Reason = "copy_not_approved"
+	// ReasonProtectionEnded: ExtendProtection of a document whose
+	// protection period has ended, or which has none (unclassified): a
+	// period is extended only before it ends.
+	ReasonProtectionEnded Reason = "protection_ended"
 )
 
 // Decision is the outcome of Decide. The zero Decision denies.
@@ -182,7 +191,13 @@ func Decide(s Subject, a Action, r Resource) Decision {
 		return allow()
 
 	case ExtendProtection:
-		return readDocument(s, r, SecurityOfficer)
+		if d := readDocument(s, r, SecurityOfficer); !d.Allow {
+			return d
+		}
+		if !r.Level.Classified() || r.ProtectionEnded {
+			return deny(ReasonProtectionEnded)
+		}
+		return allow()
 
 	case RequestDestruction:
 		return readDocument(s, r, Archivist, SecurityOfficer)

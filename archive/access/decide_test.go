@@ -25,6 +25,7 @@ const (
 	raiseWithinOwn        // RaiseLevel: target above the level, at most own clearance
 	lowerOnly             // LowerLevel: target below the level
 	withinAdminsOwn       // ManageUsers, GrantClearance: account's clearance ≤ own, compartments held
+	periodRunning         // ExtendProtection: a classified document whose protection period has not ended
 )
 
 // rule is one row of the policy: who may ask, whether they must be able to
@@ -50,7 +51,7 @@ var policy = map[Action]rule{
 	UpdateMetadata:     {roles: []Role{Archivist}, mustRead: true},
 	RaiseLevel:         {roles: []Role{Archivist, SecurityOfficer}, mustRead: true, extra: raiseWithinOwn},
 	LowerLevel:         {roles: []Role{SecurityOfficer}, mustRead: true, extra: lowerOnly},
-	ExtendProtection:   {roles: []Role{SecurityOfficer}, mustRead: true},
+	ExtendProtection:   {roles: []Role{SecurityOfficer}, mustRead: true, extra: periodRunning},
 	RequestDestruction: {roles: []Role{Archivist, SecurityOfficer}, mustRead: true},
 	ApproveDestruction: {roles: []Role{SecurityOfficer}, mustRead: true, extra: secondPerson},
 	List:               {roles: contentReaders},
@@ -97,11 +98,12 @@ type situation struct {
 	named        namedCase
 	requester    requesterCase
 	copyApproved bool
+	ended        bool // the protection period has ended
 }
 
 func (c situation) String() string {
-	return fmt.Sprintf("%v roles=%v clearance=%v level=%v target=%v comp=%d named=%d requester=%d copyApproved=%v",
-		c.action, c.roles, c.clearance, c.level, c.target, c.comp, c.named, c.requester, c.copyApproved)
+	return fmt.Sprintf("%v roles=%v clearance=%v level=%v target=%v comp=%d named=%d requester=%d copyApproved=%v ended=%v",
+		c.action, c.roles, c.clearance, c.level, c.target, c.comp, c.named, c.requester, c.copyApproved, c.ended)
 }
 
 const me, other = "u-me", "u-other"
@@ -109,7 +111,7 @@ const me, other = "u-me", "u-other"
 // build turns the labels into the Subject and Resource that Decide sees.
 func (c situation) build() (Subject, Resource) {
 	s := Subject{ID: me, Roles: c.roles, Clearance: c.clearance, Compartments: []string{"kinh-te", "quoc-phong"}, OrgUnit: "vp"}
-	r := Resource{Level: c.level, Target: c.target, CopyApproved: c.copyApproved}
+	r := Resource{Level: c.level, Target: c.target, CopyApproved: c.copyApproved, ProtectionEnded: c.ended}
 	switch c.comp {
 	case compSubset:
 		r.Compartments = []string{"kinh-te"}
@@ -195,6 +197,11 @@ func expect(c situation) Decision {
 		if c.comp == compNotSubset {
 			return Decision{Reason: ReasonCompartment}
 		}
+	case periodRunning:
+		// An unclassified document has no period to extend.
+		if c.level == Unclassified || c.ended {
+			return Decision{Reason: ReasonProtectionEnded}
+		}
 	}
 	return Decision{Allow: true, Reason: ReasonOK}
 }
@@ -229,7 +236,8 @@ func TestPolicyCoversEveryAction(t *testing.T) {
 
 // TestDecideExhaustive runs every action (and three unknown ones) × role
 // set × clearance × document level × target level × compartment case ×
-// named-recipient case × requester × copy approval, and compares Decide with
+// named-recipient case × requester × copy approval × protection period
+// ended or running, and compares Decide with
 // expect. Clearance and level each range over all four levels, so the level
 // is below, equal to and above the clearance in turn.
 func TestDecideExhaustive(t *testing.T) {
@@ -244,14 +252,16 @@ func TestDecideExhaustive(t *testing.T) {
 							for named := namedUnmarked; named <= namedOut; named++ {
 								for req := requestNone; req <= requestOther; req++ {
 									for _, approved := range []bool{false, true} {
-										c := situation{a, roles, clearance, level, target, comp, named, req, approved}
-										s, r := c.build()
-										got, want := Decide(s, a, r), expect(c)
-										n++
-										if got != want {
-											failures++
-											if failures <= 25 {
-												t.Errorf("%v: got %v, want %v", c, got, want)
+										for _, ended := range []bool{false, true} {
+											c := situation{a, roles, clearance, level, target, comp, named, req, approved, ended}
+											s, r := c.build()
+											got, want := Decide(s, a, r), expect(c)
+											n++
+											if got != want {
+												failures++
+												if failures <= 25 {
+													t.Errorf("%v: got %v, want %v", c, got, want)
+												}
 											}
 										}
 									}
@@ -362,6 +372,12 @@ func TestDecideRules(t *testing.T) {
 		{"officer lowers nothing outside own compartments", officer, LowerLevel, Resource{Level: Secret, Target: Confidential, Compartments: []string{"kinh-te"}}, no(ReasonCompartment)},
 		{"officer extends protection", officer, ExtendProtection, Resource{Level: TopSecret}, ok},
 		{"archivist does not extend protection", archivist, ExtendProtection, Resource{Level: Confidential}, no(ReasonNoRole)},
+		{"no extension once the period has ended", officer, ExtendProtection, Resource{Level: Secret, ProtectionEnded: true}, no(ReasonProtectionEnded)},
+		{"no extension of an unclassified document", officer, ExtendProtection, Resource{Level: Unclassified}, no(ReasonProtectionEnded)},
+		{"officer extends nothing above own clearance", Subject{ID: "nctq-03", Roles: []Role{SecurityOfficer}, Clearance: Secret}, ExtendProtection, Resource{Level: TopSecret}, no(ReasonClearance)},
+		{"officer extends nothing outside own compartments", officer, ExtendProtection, Resource{Level: Secret, Compartments: []string{"kinh-te"}}, no(ReasonCompartment)},
+		{"officer extends no named-only document unnamed", officer, ExtendProtection, Resource{Level: Secret, NamedRecipients: []string{"cb-99"}}, no(ReasonNotNamed)},
+		{"an ended period hides nothing from one who cannot read", reader(TopSecret), ExtendProtection, Resource{Level: Secret, ProtectionEnded: true}, no(ReasonNoRole)},
 
 		// Destruction: two different people.
 		{"archivist requests destruction", archivist, RequestDestruction, Resource{Level: Secret}, ok},
@@ -452,7 +468,7 @@ func TestReasonCodesStable(t *testing.T) {
 		ReasonNotNamed: "not_named", ReasonAboveOwnClearance: "above_own_clearance",
 		ReasonNotRaising: "not_raising", ReasonNotLowering: "not_lowering",
 		ReasonNoRequest: "no_request", ReasonSamePerson: "same_person",
-		ReasonCopyNotApproved: "copy_not_approved",
+		ReasonCopyNotApproved: "copy_not_approved", ReasonProtectionEnded: "protection_ended",
 	}
 	for r, code := range want {
 		if string(r) != code || strings.ToLower(code) != code {
