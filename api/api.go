@@ -73,6 +73,9 @@ type Documents interface {
 	UpdateMetadata(ctx context.Context, a archive.Actor, id archive.ID, m archive.Metadata, expectedRev uint32) (archive.Document, error)
 	// Reclassify changes the secrecy level.
 	Reclassify(ctx context.Context, a archive.Actor, id archive.ID, r archive.Reclassification) (archive.Document, error)
+	// ExtendProtection extends the protection period of a classified
+	// document before it ends.
+	ExtendProtection(ctx context.Context, a archive.Actor, id archive.ID, x archive.Extension) (archive.Document, error)
 	// RequestCopy enters a copy request in the document's copy register.
 	RequestCopy(ctx context.Context, a archive.Actor, id archive.ID, reason string) (archive.CopyRequest, error)
 	// ApproveCopy approves another user's copy request.

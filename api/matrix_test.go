@@ -58,6 +58,8 @@ var matrix = []matrixCase{
 	{"POST /api/v1/documents/:id/classification raise", [6][3]int{{una, una, una}, {frb, frb, nf}, {ok, frb, nf}, {ok, frb, nf}, {nf, nf, nf}, {nf, nf, nf}}},
 	// Declassifying: the security officer only.
 	{"POST /api/v1/documents/:id/classification lower", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
+	// Extending the protection period: the security officer only.
+	{"POST /api/v1/documents/:id/protection", [6][3]int{{una, una, una}, {frb, frb, nf}, {frb, frb, nf}, {ok, ok, nf}, {nf, nf, nf}, {nf, nf, nf}}},
 	// Copies: whoever may read asks; a security officer other than the
 	// requester approves.
 	{"POST /api/v1/documents/:id/copies", [6][3]int{{una, una, una}, {crt, crt, nf}, {crt, crt, nf}, {crt, crt, nf}, {nf, nf, nf}, {nf, nf, nf}}},
@@ -142,6 +144,8 @@ func (e *env) matrixRequest(route, tok string, doc archive.Document, n int) int 
 		r.body, r.contentType = jsonBody(map[string]any{"level": "secret", "reason": "nâng độ mật", "decision_ref": "QĐ 12/QĐ-VPTU"}), "application/json"
 	case "POST /api/v1/documents/:id/classification lower":
 		r.body, r.contentType = jsonBody(map[string]any{"level": "unclassified", "reason": "giải mật", "decision_ref": "QĐ 13/QĐ-VPTU"}), "application/json"
+	case "POST /api/v1/documents/:id/protection":
+		r.body, r.contentType = jsonBody(map[string]any{"years": 5, "reason": "còn giá trị bảo vệ", "decision_ref": "QĐ 15/QĐ-VPTU"}), "application/json"
 	case "POST /api/v1/documents/:id/copies":
 		r.body, r.contentType = jsonBody(map[string]any{"reason": "phục vụ họp"}), "application/json"
 	case "POST /api/v1/documents/:id/copies/:req/approve":

@@ -195,6 +195,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/documents/:id/content", s.content)
 	authed.POST("/documents/:id/versions", s.uploadLimits, s.addVersion)
 	authed.POST("/documents/:id/classification", s.limitJSON, s.reclassify)
+	authed.POST("/documents/:id/protection", s.limitJSON, s.extendProtection)
 	authed.POST("/documents/:id/copies", s.limitJSON, s.requestCopy)
 	authed.POST("/documents/:id/copies/:req/approve", s.approveCopy)
 	authed.POST("/documents/:id/destruction", s.limitJSON, s.requestDestruction)
