@@ -65,6 +65,12 @@ type documentData struct {
 	CanRequestDestr bool
 	CanApproveDestr bool
 	CanCancelDestr  bool
+	CanExtend       bool
+
+	// Extend holds what was typed in the extension form and Errors what
+	// is wrong with it, when the form comes back refused.
+	Extend metaForm
+	Errors map[string]string
 }
 
 // documentPage shows a document's metadata, versions, classification
@@ -75,6 +81,12 @@ func (w *Web) documentPage(c *gin.Context) {
 	if !ok {
 		return
 	}
+	w.renderDocument(c, http.StatusOK, id, nil, nil)
+}
+
+// renderDocument renders the document page with status; extend and errs,
+// when not nil, are a refused extension form to show again.
+func (w *Web) renderDocument(c *gin.Context, status int, id archive.ID, extend metaForm, errs map[string]string) {
 	revs, err := w.docs.Revisions(c.Request.Context(), actor(c), id)
 	if err != nil {
 		w.failErr(c, err)
@@ -85,7 +97,7 @@ func (w *Web) documentPage(c *gin.Context) {
 		return
 	}
 	doc := revs[len(revs)-1]
-	d := &documentData{Doc: doc, Revisions: len(revs), Me: user(c).ID}
+	d := &documentData{Doc: doc, Revisions: len(revs), Me: user(c).ID, Extend: extend, Errors: errs}
 	seen := map[uint32]bool{}
 	for _, r := range revs {
 		if seen[r.Version] {
@@ -104,7 +116,7 @@ func (w *Web) documentPage(c *gin.Context) {
 	w.allowedActions(c, d)
 	v := w.newView(c, "title.document", d)
 	v.TitleIs = v.T("title.document") + " " + shortID(doc.ID.String())
-	w.render(c, http.StatusOK, "document", v)
+	w.render(c, status, "document", v)
 }
 
 // copyApprovalFrom is the level from which a download needs an approved
@@ -142,6 +154,7 @@ func (w *Web) allowedActions(c *gin.Context, d *documentData) {
 	d.CanDownload = access.Decide(s, access.Download, dl).Allow
 	d.CanRequestCopy = canRead && d.NeedsApproval && !d.HasApproval
 	d.CanReclassify = len(w.reclassTargets(s, doc)) > 0
+	d.CanExtend = w.canExtend(s, doc)
 	if doc.Destruction == nil {
 		d.CanRequestDestr = access.Decide(s, access.RequestDestruction, res).Allow
 	} else {

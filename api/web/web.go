@@ -92,6 +92,7 @@ type Documents interface {
 	Revisions(ctx context.Context, a archive.Actor, id archive.ID) ([]archive.Document, error)
 	Open(ctx context.Context, a archive.Actor, id archive.ID, opts archive.OpenOptions) (*archive.Content, error)
 	Reclassify(ctx context.Context, a archive.Actor, id archive.ID, r archive.Reclassification) (archive.Document, error)
+	ExtendProtection(ctx context.Context, a archive.Actor, id archive.ID, x archive.Extension) (archive.Document, error)
 	RequestCopy(ctx context.Context, a archive.Actor, id archive.ID, reason string) (archive.CopyRequest, error)
 	ApproveCopy(ctx context.Context, a archive.Actor, id archive.ID, requestID string) (archive.Document, error)
 	RequestDestruction(ctx context.Context, a archive.Actor, id archive.ID, reason, decisionRef string) (archive.Document, error)
@@ -406,6 +407,8 @@ func (w *Web) Register(r gin.IRouter) {
 	in.POST("/documents/:id/destruction/cancel", w.csrf, w.cancelDestruction)
 	in.GET("/documents/:id/reclassify", w.reclassifyPage)
 	in.POST("/documents/:id/reclassify", w.csrf, w.reclassifySubmit)
+	in.GET("/documents/:id/protection", w.extendPage)
+	in.POST("/documents/:id/protection", w.csrf, w.extendSubmit)
 
 	in.GET("/upload", w.uploadPage)
 	// The upload form's token travels in the multipart body, which the
