@@ -66,7 +66,7 @@ Usage:
   khomat serve [flags]                  run the server (default data folder ./khomat-data)
   khomat login --user NAME              sign in to a running server; prints a token for KHOMAT_TOKEN
   khomat user add|list|disable ...      manage accounts on a running server (admin)
-  khomat doc upload|get|search ...      documents on a running server
+  khomat doc upload|get|search|extend   documents on a running server
   khomat keys rotate --level LEVEL      rotate a level's key (server stopped)
   khomat reindex                        rebuild the search indexes from the store (server stopped)
   khomat audit verify                   verify the audit log offline
@@ -97,7 +97,7 @@ func runContext(ctx context.Context, c *cli) int {
 		})
 	case "doc":
 		return c.sub(ctx, "doc", rest, map[string]func(context.Context, []string) int{
-			"upload": c.docUpload, "get": c.docGet, "search": c.docSearch,
+			"upload": c.docUpload, "get": c.docGet, "search": c.docSearch, "extend": c.docExtend,
 		})
 	case "keys":
 		return c.sub(ctx, "keys", rest, map[string]func(context.Context, []string) int{"rotate": c.keysRotate})
@@ -113,7 +113,7 @@ func runContext(ctx context.Context, c *cli) int {
 // sub dispatches a command with subcommands.
 func (c *cli) sub(ctx context.Context, name string, args []string, subs map[string]func(context.Context, []string) int) int {
 	names := ""
-	for _, k := range []string{"add", "list", "disable", "upload", "get", "search", "rotate", "verify"} {
+	for _, k := range []string{"add", "list", "disable", "upload", "get", "search", "extend", "rotate", "verify"} {
 		if _, ok := subs[k]; ok {
 			names += " " + k
 		}

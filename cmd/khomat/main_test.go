@@ -102,7 +102,7 @@ func TestHelpAndUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"login", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"doc", "--help"}, {"doc", "upload", "--help"},
-		{"doc", "get", "--help"}, {"doc", "search", "--help"}, {"keys", "rotate", "--help"}, {"reindex", "--help"},
+		{"doc", "get", "--help"}, {"doc", "search", "--help"}, {"doc", "extend", "--help"}, {"keys", "rotate", "--help"}, {"reindex", "--help"},
 		{"audit", "verify", "--help"},
 	} {
 		r := khomat(t, nil, "", args...)
@@ -113,7 +113,8 @@ func TestHelpAndUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"frobnicate"}, {"user"}, {"user", "remove"}, {"serve", "--no-such-flag"}, {"serve", "extra"},
 		{"keys", "rotate"}, {"keys", "rotate", "--level", "ultra"}, {"doc", "get"}, {"doc", "get", "not-an-id"},
-		{"serve", "--max-upload", "lots"}, {"login"},
+		{"serve", "--max-upload", "lots"}, {"login"}, {"doc", "extend", strings.Repeat("ab", 16)},
+		{"doc", "extend", "--years", "5", strings.Repeat("ab", 16)}, {"doc", "extend", "--years", "5", "--decision-ref", "QĐ 1"},
 	} {
 		if r := khomat(t, nil, "", args...); r.code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, r.code, exitUsage, r.stderr)
