@@ -98,13 +98,25 @@ func BenchmarkAPIThroughput256MiB(b *testing.B) {
 	srv := startBinary(b, buildBinary(b), env)
 	waitReadyFor(b, srv.url, time.Minute)
 	archivist := httpLogin(b, srv.url, "uploader", "mật khẩu người dùng 2025")
+	// The CPU time of the three processes that share the cores: this
+	// client, the khomat server and MinIO.
+	sample := func() (c cpuSample) {
+		c[0] = storetest.SelfCPU()
+		c[1], _ = storetest.ProcessCPU(srv.pid)
+		if pid, ok := storetest.ServerPID(); ok {
+			c[2], _ = storetest.ProcessCPU(pid)
+		}
+		return c
+	}
 	var ups, downs, mups, mdowns []float64
 	for b.Loop() {
-		up, down := throughput(b, srv.url, archivist)
-		mup, mdown := minioThroughput(b, cfg)
+		up, down, apiCPU := throughput(b, srv.url, archivist, sample)
+		mup, mdown, minioCPU := minioThroughput(b, cfg, sample)
 		ups, downs, mups, mdowns = append(ups, up), append(downs, down), append(mups, mup), append(mdowns, mdown)
 		b.Logf("256 MiB: API put %.0f MB/s, minio-go put %.0f MB/s (%.2f); API get %.0f MB/s, minio-go get %.0f MB/s (%.2f)",
 			up, mup, up/mup, down, mdown, down/mdown)
+		b.Logf("CPU ms of a get: API: client %.0f, khomat %.0f, MinIO %.0f; minio-go: client %.0f, MinIO %.0f",
+			ms(apiCPU[0]), ms(apiCPU[1]), ms(apiCPU[2]), ms(minioCPU[0]), ms(minioCPU[2]))
 	}
 	up, down, mup, mdown := median(ups), median(downs), median(mups), median(mdowns)
 	b.ReportMetric(up, "api_put_MB/s")
@@ -510,8 +522,17 @@ func runLoad(b *testing.B, base string, tokens []string, archivist string, big [
 	return stats
 }
 
-// throughput uploads and downloads a 256 MiB document through the API.
-func throughput(b *testing.B, base, token string) (up, down float64) {
+// cpuSample is the CPU time so far of the benchmark, the khomat server and
+// MinIO.
+type cpuSample [3]time.Duration
+
+func (c cpuSample) sub(d cpuSample) cpuSample {
+	return cpuSample{c[0] - d[0], c[1] - d[1], c[2] - d[2]}
+}
+
+// throughput uploads and downloads a 256 MiB document through the API, and
+// returns the CPU time the three processes spent on the download.
+func throughput(b *testing.B, base, token string, sample func() cpuSample) (up, down float64, cpu cpuSample) {
 	const size = 256 << 20
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
@@ -541,6 +562,7 @@ func throughput(b *testing.B, base, token string) (up, down float64) {
 	up = size / 1e6 / time.Since(start).Seconds()
 	req, _ = http.NewRequest("GET", base+"/api/v1/documents/"+doc.ID+"/content", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	before := sample()
 	start = time.Now()
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
@@ -552,12 +574,13 @@ func throughput(b *testing.B, base, token string) (up, down float64) {
 		b.Fatalf("256 MiB download: %d bytes", n)
 	}
 	down = size / 1e6 / time.Since(start).Seconds()
-	return up, down
+	return up, down, sample().sub(before)
 }
 
 // minioThroughput puts and gets the same 256 MiB with minio-go directly,
-// from a stream of unknown length as the API receives it.
-func minioThroughput(b *testing.B, cfg store.S3Config) (up, down float64) {
+// from a stream of unknown length as the API receives it, and returns the
+// CPU time spent on the get.
+func minioThroughput(b *testing.B, cfg store.S3Config, sample func() cpuSample) (up, down float64, cpu cpuSample) {
 	const size = 256 << 20
 	s, err := store.NewS3(context.Background(), cfg)
 	if err != nil {
@@ -569,6 +592,7 @@ func minioThroughput(b *testing.B, cfg store.S3Config) (up, down float64) {
 		b.Fatal(err)
 	}
 	up = size / 1e6 / time.Since(start).Seconds()
+	before := sample()
 	start = time.Now()
 	obj, err := c.GetObject(context.Background(), cfg.Bucket, "bench/plain", minio.GetObjectOptions{})
 	if err != nil {
@@ -580,7 +604,7 @@ func minioThroughput(b *testing.B, cfg store.S3Config) (up, down float64) {
 		b.Fatalf("minio get: %d bytes", n)
 	}
 	down = size / 1e6 / time.Since(start).Seconds()
-	return up, down
+	return up, down, sample().sub(before)
 }
 
 // peakRSS reads the process's high-water resident set size.

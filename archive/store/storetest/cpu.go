@@ -1,8 +1,8 @@
 package storetest
 
 import (
-	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,7 +23,7 @@ type CPU struct {
 // KHOMAT_TEST_S3_PID; without it only this process is counted.
 func StartCPU() CPU {
 	var c CPU
-	c.self = selfCPU()
+	c.self = SelfCPU()
 	c.server, c.hasServer = serverCPU()
 	return c
 }
@@ -34,28 +34,33 @@ func (c CPU) Report(b *testing.B, ops int) {
 	if ops <= 0 {
 		return
 	}
-	b.ReportMetric(float64(selfCPU()-c.self)/float64(time.Millisecond)/float64(ops), "client-cpu-ms/op")
+	b.ReportMetric(float64(SelfCPU()-c.self)/float64(time.Millisecond)/float64(ops), "client-cpu-ms/op")
 	if s, ok := serverCPU(); ok && c.hasServer {
 		b.ReportMetric(float64(s-c.server)/float64(time.Millisecond)/float64(ops), "server-cpu-ms/op")
 	}
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// serverCPU reads utime and stime (fields 14 and 15, in clock ticks of
-// 1/100 s on Linux) of the test server from /proc/<pid>/stat.
+// serverCPU is the test MinIO server's CPU time, by the PID that
+// scripts/with-minio.sh exports.
 func serverCPU() (time.Duration, bool) {
-	pid := os.Getenv("KHOMAT_TEST_S3_PID")
-	if pid == "" {
+	pid, ok := ServerPID()
+	if !ok {
 		return 0, false
 	}
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	return ProcessCPU(pid)
+}
+
+// ServerPID is the test MinIO server's PID, when scripts/with-minio.sh
+// started it.
+func ServerPID() (int, bool) {
+	pid, err := strconv.Atoi(os.Getenv("KHOMAT_TEST_S3_PID"))
+	return pid, err == nil
+}
+
+// ProcessCPU reads the CPU time, user and system, a process has spent so
+// far: fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s.
+func ProcessCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, false
 	}
@@ -69,12 +74,19 @@ func serverCPU() (time.Duration, bool) {
 	if len(f) < 13 {
 		return 0, false
 	}
-	var utime, stime int64
-	if _, err := fmt.Sscan(f[11], &utime); err != nil {
-		return 0, false
-	}
-	if _, err := fmt.Sscan(f[12], &stime); err != nil {
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
 		return 0, false
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// SelfCPU is this process's CPU time so far, user and system.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
