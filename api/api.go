@@ -225,6 +225,7 @@ type AuditLog interface {
 	Checkpoint(ctx context.Context) (audit.Checkpoint, error)
 	Entry(ctx context.Context, seq uint64) (audit.Entry, error)
 	InclusionProof(ctx context.Context, seq, size uint64) (tlog.RecordProof, error)
+	ConsistencyProof(ctx context.Context, older, newer uint64) (tlog.TreeProof, error)
 	QueryHasher() *audit.QueryHasher
 	VerifierKey() string
 	Status() audit.Status

@@ -78,6 +78,7 @@ var matrix = []matrixCase{
 	{"GET /api/v1/audit/export", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/checkpoint", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/proof/:seq", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
+	{"GET /api/v1/audit/consistency?old=1", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	// Accounts: admins only, and never a clearance above their own (the
 	// account created or changed is cleared Mật); an account above the
 	// admin's clearance does not exist for them.

@@ -208,6 +208,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/audit/export", s.auditExport)
 	authed.GET("/audit/checkpoint", s.auditCheckpoint)
 	authed.GET("/audit/proof/:seq", s.auditProof)
+	authed.GET("/audit/consistency", s.auditConsistency)
 
 	if s.pages != nil {
 		s.pages.Register(r)
