@@ -10,13 +10,11 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"khomat/api/internal/front"
 	"khomat/archive"
 	"khomat/archive/access"
 	"khomat/archive/audit"
@@ -24,148 +22,67 @@ import (
 
 // Errors that the implementations behind the interfaces below return
 // (wrapped) so that the API can answer with the right status. The archive's
-// own errors (archive.ErrNotFound, ...) are recognised too.
+// own errors (archive.ErrNotFound, ...) are recognised too. They are the
+// web pages' errors too (package front).
 var (
 	// ErrUnauthenticated: the token is unknown, expired or revoked, or its
 	// user is disabled.
-	ErrUnauthenticated = errors.New("not authenticated")
+	ErrUnauthenticated = front.ErrUnauthenticated
 	// ErrInvalidCredentials: a login with a wrong user name or password
 	// (one error for both).
-	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrInvalidCredentials = front.ErrInvalidCredentials
 	// ErrForbidden: the subject may not do this.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = front.ErrForbidden
 	// ErrNotFound: no such user or entry.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = front.ErrNotFound
 	// ErrConflict: the user name is taken, or the record changed.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = front.ErrConflict
 	// ErrInvalid: a request value is malformed (a weak password, an
 	// unknown role, ...).
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = front.ErrInvalid
 	// ErrInvalidQuery: a search query that does not parse.
-	ErrInvalidQuery = errors.New("invalid query")
+	ErrInvalidQuery = front.ErrInvalidQuery
 	// ErrUnavailable: a backend (index, identity store) is unreachable.
-	ErrUnavailable = errors.New("unavailable")
+	ErrUnavailable = front.ErrUnavailable
 )
 
 // ThrottledError refuses a login after too many failures, for RetryAfter.
-type ThrottledError struct{ RetryAfter time.Duration }
-
-// Error describes the refusal.
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
-}
+type ThrottledError = front.ThrottledError
 
 // Documents is what the API needs of the archive service
 // (*archive.Service). Every method decides with access.Decide for the actor
 // and records its audit event first; see the archive package for each.
 type Documents interface {
-	// Create stores a new document from a streamed upload.
-	Create(ctx context.Context, a archive.Actor, m archive.Metadata, up archive.Upload) (archive.Document, error)
-	// Get returns a document's current metadata.
-	Get(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
-	// Revisions returns every metadata revision, oldest first.
-	Revisions(ctx context.Context, a archive.Actor, id archive.ID) ([]archive.Document, error)
-	// Open streams a version's content, whole or a range.
-	Open(ctx context.Context, a archive.Actor, id archive.ID, opts archive.OpenOptions) (*archive.Content, error)
+	// The methods the web pages use too: create, read, reclassify,
+	// extend the protection period, copies and destruction.
+	front.Documents
 	// AddVersion stores new content as the next version.
 	AddVersion(ctx context.Context, a archive.Actor, id archive.ID, up archive.Upload) (archive.Document, error)
 	// UpdateMetadata writes a new metadata revision.
 	UpdateMetadata(ctx context.Context, a archive.Actor, id archive.ID, m archive.Metadata, expectedRev uint32) (archive.Document, error)
-	// Reclassify changes the secrecy level.
-	Reclassify(ctx context.Context, a archive.Actor, id archive.ID, r archive.Reclassification) (archive.Document, error)
-	// ExtendProtection extends the protection period of a classified
-	// document before it ends.
-	ExtendProtection(ctx context.Context, a archive.Actor, id archive.ID, x archive.Extension) (archive.Document, error)
-	// RequestCopy enters a copy request in the document's copy register.
-	RequestCopy(ctx context.Context, a archive.Actor, id archive.ID, reason string) (archive.CopyRequest, error)
-	// ApproveCopy approves another user's copy request.
-	ApproveCopy(ctx context.Context, a archive.Actor, id archive.ID, requestID string) (archive.Document, error)
-	// RequestDestruction asks for the document's destruction.
-	RequestDestruction(ctx context.Context, a archive.Actor, id archive.ID, reason, decisionRef string) (archive.Document, error)
-	// CancelDestruction withdraws a pending destruction request.
-	CancelDestruction(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
-	// ApproveDestruction destroys the document (crypto-shredding).
-	ApproveDestruction(ctx context.Context, a archive.Actor, id archive.ID) error
 }
 
 var _ Documents = (*archive.Service)(nil)
 
 // User is an account as the API shows it. It never holds a password or
-// its hash.
-type User struct {
-	// ID is the account's stable identifier; Username is what the user
-	// signs in with.
-	ID           string        `json:"id"`
-	Username     string        `json:"username"`
-	DisplayName  string        `json:"display_name"`
-	Roles        []access.Role `json:"roles"`
-	Clearance    access.Level  `json:"clearance"`
-	Compartments []string      `json:"compartments"`
-	OrgUnit      string        `json:"org_unit,omitempty"`
-	// Disabled accounts cannot sign in and have no sessions.
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
-}
-
-// Subject returns the access subject the user acts as.
-func (u User) Subject() access.Subject {
-	return access.Subject{ID: u.ID, Roles: u.Roles, Clearance: u.Clearance, Compartments: u.Compartments, OrgUnit: u.OrgUnit}
-}
+// its hash; Subject is the access subject it acts as.
+type User = front.User
 
 // Session is a signed-in session: an opaque token and when it expires.
-type Session struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	User      User      `json:"user"`
-}
+type Session = front.Session
 
 // NewUser is an account to create.
-type NewUser struct {
-	Username     string        `json:"username"`
-	Password     string        `json:"password"`
-	DisplayName  string        `json:"display_name"`
-	Roles        []access.Role `json:"roles"`
-	Clearance    access.Level  `json:"clearance"`
-	Compartments []string      `json:"compartments"`
-	OrgUnit      string        `json:"org_unit"`
-}
+type NewUser = front.NewUser
 
 // UserChange changes an account; nil fields stay as they are.
-type UserChange struct {
-	DisplayName  *string        `json:"display_name"`
-	Password     *string        `json:"password"`
-	Roles        *[]access.Role `json:"roles"`
-	Clearance    *access.Level  `json:"clearance"`
-	Compartments *[]string      `json:"compartments"`
-	OrgUnit      *string        `json:"org_unit"`
-	// Disabled true disables the account and ends its sessions at once.
-	Disabled *bool `json:"disabled"`
-}
+type UserChange = front.UserChange
 
-// Sessions signs users in and out and resolves tokens.
-type Sessions interface {
-	// Login checks a user name and password; client is the caller's
-	// address, for throttling. It returns ErrInvalidCredentials or a
-	// *ThrottledError when it refuses.
-	Login(ctx context.Context, username, password, client string) (Session, error)
-	// Authenticate returns the user of a live session, or
-	// ErrUnauthenticated.
-	Authenticate(ctx context.Context, token string) (User, error)
-	// Logout ends the session of token; client is the caller's address.
-	Logout(ctx context.Context, token, client string) error
-}
+// Sessions signs users in and out and resolves session tokens.
+type Sessions = front.Sessions
 
 // Users manages accounts; each call decides with access.Decide for the
 // acting subject and records its audit event.
-type Users interface {
-	// CreateUser creates an account.
-	CreateUser(ctx context.Context, a archive.Actor, u NewUser) (User, error)
-	// ListUsers lists the accounts the actor may manage.
-	ListUsers(ctx context.Context, a archive.Actor) ([]User, error)
-	// UpdateUser changes an account.
-	UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error)
-}
+type Users = front.Users
 
 // SearchRequest is a search as the API receives it.
 type SearchRequest struct {

@@ -1,139 +1,14 @@
 package api
 
 import (
-	"context"
-	"errors"
-	"fmt"
-
-	"khomat/archive"
+	"khomat/api/internal/front"
 	"khomat/archive/identity"
 )
 
 // Identity serves Sessions and Users from the account directory
-// (archive/identity), which authorizes and audits every change itself.
-type Identity struct{ s *identity.Service }
-
-var (
-	_ Sessions = Identity{}
-	_ Users    = Identity{}
-)
+// (archive/identity), which authorizes and audits every change itself. It
+// is the web pages' adapter too.
+type Identity = front.Identity
 
 // NewIdentity returns the API's view of the account directory.
-func NewIdentity(s *identity.Service) Identity { return Identity{s} }
-
-// accountProblem carries the field errors of invalid account data.
-type accountProblem struct{ fields archive.FieldErrors }
-
-func (e accountProblem) Error() string { return "invalid account data: " + e.fields.Error() }
-
-// identityError translates the directory's errors into the API's.
-func identityError(err error) error {
-	var te *identity.ThrottledError
-	var fes identity.FieldErrors
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &te):
-		return &ThrottledError{RetryAfter: te.RetryAfter}
-	case errors.As(err, &fes):
-		return accountProblem{archive.FieldErrors(fes)}
-	case errors.Is(err, identity.ErrBadCredentials):
-		return ErrInvalidCredentials
-	case errors.Is(err, identity.ErrUnauthenticated):
-		return ErrUnauthenticated
-	case errors.Is(err, identity.ErrForbidden):
-		return fmt.Errorf("%w: %w", ErrForbidden, err)
-	case errors.Is(err, identity.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	case errors.Is(err, identity.ErrConflict):
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	case errors.Is(err, identity.ErrInvalid):
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	case errors.Is(err, identity.ErrAudit):
-		return fmt.Errorf("%w: %w", archive.ErrAudit, err)
-	case errors.Is(err, identity.ErrIntegrity):
-		return fmt.Errorf("%w: %w", archive.ErrIntegrity, err)
-	}
-	return err
-}
-
-func apiUser(u identity.User) User {
-	return User{
-		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Roles: u.Roles,
-		Clearance: u.Clearance, Compartments: u.Compartments, OrgUnit: u.OrgUnit,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
-	}
-}
-
-// Login implements Sessions.
-func (x Identity) Login(ctx context.Context, username, password, client string) (Session, error) {
-	tok, sess, u, err := x.s.Login(ctx, username, password, client)
-	if err != nil {
-		return Session{}, identityError(err)
-	}
-	return Session{Token: tok, ExpiresAt: sess.ExpiresAt, User: apiUser(u)}, nil
-}
-
-// Authenticate implements Sessions.
-func (x Identity) Authenticate(ctx context.Context, token string) (User, error) {
-	u, _, err := x.s.Authenticate(ctx, token)
-	if err != nil {
-		return User{}, identityError(err)
-	}
-	return apiUser(u), nil
-}
-
-// Logout implements Sessions.
-func (x Identity) Logout(ctx context.Context, token, client string) error {
-	return identityError(x.s.Logout(ctx, token, client))
-}
-
-// CreateUser implements Users.
-func (x Identity) CreateUser(ctx context.Context, a archive.Actor, n NewUser) (User, error) {
-	u, err := x.s.Create(ctx, a, identity.NewUser{
-		Username: n.Username, Password: n.Password, DisplayName: n.DisplayName, Roles: n.Roles,
-		Clearance: n.Clearance, Compartments: n.Compartments, OrgUnit: n.OrgUnit,
-	})
-	if err != nil {
-		return User{}, identityError(err)
-	}
-	return apiUser(u), nil
-}
-
-// ListUsers implements Users.
-func (x Identity) ListUsers(ctx context.Context, a archive.Actor) ([]User, error) {
-	us, err := x.s.List(ctx, a)
-	if err != nil {
-		return nil, identityError(err)
-	}
-	out := make([]User, len(us))
-	for i, u := range us {
-		out[i] = apiUser(u)
-	}
-	return out, nil
-}
-
-// UpdateUser implements Users: the account fields first, then the
-// password when one is given.
-func (x Identity) UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error) {
-	up := identity.UserUpdate{
-		DisplayName: ch.DisplayName, OrgUnit: ch.OrgUnit, Roles: ch.Roles,
-		Clearance: ch.Clearance, Compartments: ch.Compartments, Disabled: ch.Disabled,
-	}
-	var u identity.User
-	var err error
-	if up != (identity.UserUpdate{}) {
-		u, err = x.s.Update(ctx, a, id, up)
-	} else {
-		u, err = x.s.Get(ctx, a, id)
-	}
-	if err != nil {
-		return User{}, identityError(err)
-	}
-	if ch.Password != nil {
-		if err := x.s.SetPassword(ctx, a, id, *ch.Password); err != nil {
-			return User{}, identityError(err)
-		}
-	}
-	return apiUser(u), nil
-}
+func NewIdentity(s *identity.Service) Identity { return front.NewIdentity(s) }

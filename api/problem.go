@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/language"
 
 	"khomat/archive"
+	"khomat/archive/identity"
 	"khomat/archive/store"
 )
 
@@ -173,10 +174,10 @@ func fieldsProblemCode(c *gin.Context, code string, fes archive.FieldErrors) Pro
 func (s *Server) failErr(c *gin.Context, err error) {
 	var fes archive.FieldErrors
 	var mbe *http.MaxBytesError
-	var ap accountProblem
+	var afes identity.FieldErrors
 	switch {
-	case errors.As(err, &ap):
-		abort(c, fieldsProblemCode(c, CodeInvalidAccount, ap.fields))
+	case errors.As(err, &afes):
+		abort(c, fieldsProblemCode(c, CodeInvalidAccount, archive.FieldErrors(afes)))
 		return
 	case errors.As(err, &fes):
 		abort(c, fieldsProblem(c, fes))

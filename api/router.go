@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"khomat/api/internal/front"
 	"khomat/archive"
 )
 
@@ -227,13 +227,11 @@ type Pages interface {
 const ctxRequestID = "khomat.request_id"
 const ctxUser = "khomat.user"
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
-
 // requestID takes the client's X-Request-ID when it is a plain token, or
 // makes one, and returns it in the response.
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader(requestIDHeader)
-	if !validRequestID.MatchString(id) {
+	if !front.ValidRequestID(id) {
 		var b [12]byte
 		if _, err := io.ReadFull(s.rand, b[:]); err != nil {
 			s.log.Error("reading random request id", "err", err)
@@ -250,18 +248,8 @@ func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 // securityHeaders sets what keeps browsers from sniffing, framing, caching
 // or leaking what the archive answers.
 func (s *Server) securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-	h.Set("Cache-Control", "no-store")
-	if s.secure {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
-	}
+	front.SecurityHeaders(c.Writer.Header(), "default-src 'none'; frame-ancestors 'none'; sandbox",
+		"camera=(), microphone=(), geolocation=(), interest-cohort=()", s.secure)
 	c.Next()
 }
 

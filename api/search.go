@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"html"
-	"strings"
 
+	"khomat/api/internal/front"
 	"khomat/archive/access"
 	"khomat/search"
 )
@@ -41,26 +39,13 @@ func (s Search) Search(ctx context.Context, subject access.Subject, r SearchRequ
 		Query: r.Query, Levels: r.Levels, Types: r.Types, From: r.From, To: r.To,
 		Sort: sort, Offset: (r.Page - 1) * r.Size, Limit: r.Size, Facets: true,
 	})
-	var qe *search.QueryError
-	switch {
-	case errors.As(err, &qe):
-		return SearchResult{}, fmt.Errorf("%w: %w", ErrInvalidQuery, err)
-	case errors.Is(err, search.ErrForbidden):
-		return SearchResult{}, fmt.Errorf("%w: %w", ErrForbidden, err)
-	case errors.Is(err, search.ErrNotReady), errors.Is(err, search.ErrClosed):
-		return SearchResult{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case err != nil:
-		return SearchResult{}, err
+	if err != nil {
+		return SearchResult{}, front.SearchError(err)
 	}
 	out := SearchResult{Total: res.Total, Hits: make([]SearchHit, 0, len(res.Hits)), Facets: map[string][]FacetCount{}}
 	for _, h := range res.Hits {
-		hit := SearchHit{ID: h.ID, Title: h.Title, Level: h.Level, Type: h.Type, IssuedAt: h.DateIssued, Score: h.Score}
-		for _, f := range h.Fragments {
-			if hit.Highlights == nil {
-				hit.Highlights = map[string][]string{}
-			}
-			hit.Highlights[f.Field] = append(hit.Highlights[f.Field], markFragment(f))
-		}
+		hit := SearchHit{ID: h.ID, Title: h.Title, Level: h.Level, Type: h.Type, IssuedAt: h.DateIssued, Score: h.Score,
+			Highlights: front.Highlights(h.Fragments)}
 		out.Hits = append(out.Hits, hit)
 	}
 	if f := res.Facets; f != nil {
@@ -73,22 +58,4 @@ func (s Search) Search(ctx context.Context, subject access.Subject, r SearchRequ
 		}
 	}
 	return out, nil
-}
-
-// markFragment escapes a fragment and wraps its matches in <mark>.
-func markFragment(f search.Fragment) string {
-	var b strings.Builder
-	at := 0
-	for _, m := range f.Marks {
-		if m.Start < at || m.End > len(f.Text) || m.Start > m.End {
-			continue
-		}
-		b.WriteString(html.EscapeString(f.Text[at:m.Start]))
-		b.WriteString("<mark>")
-		b.WriteString(html.EscapeString(f.Text[m.Start:m.End]))
-		b.WriteString("</mark>")
-		at = m.End
-	}
-	b.WriteString(html.EscapeString(f.Text[at:]))
-	return b.String()
 }

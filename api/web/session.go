@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"khomat/api/internal/front"
 	"khomat/archive"
 	"khomat/archive/access"
 )
@@ -38,29 +39,18 @@ const csrfField = "csrf"
 // font, and nothing else.
 func (w *Web) headers(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "+
-		"connect-src 'self'; form-action 'self'; frame-src 'self'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
-	h.Set("Cache-Control", "no-store")
+	front.SecurityHeaders(h, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "+
+		"connect-src 'self'; form-action 'self'; frame-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+		"camera=(), microphone=(), geolocation=(), payment=(), usb=()", w.secure)
 	h.Del("Pragma")
-	if w.secure {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
-	}
 	rid := h.Get("X-Request-ID") // set by the API's middleware when there is one
-	if !validRequestID.MatchString(rid) {
+	if !front.ValidRequestID(rid) {
 		rid = w.randomHex(12)
 		h.Set("X-Request-ID", rid)
 	}
 	c.Set(ctxRID, rid)
 	c.Next()
 }
-
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 
 // language picks the page language: "?lang=en" or "?lang=vi" chooses and
 // remembers it in a cookie (and the page is reloaded without the

@@ -38,6 +38,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"khomat/api/internal/front"
 	"khomat/archive"
 	"khomat/archive/access"
 	"khomat/archive/audit"
@@ -52,132 +53,59 @@ var staticFS embed.FS
 // Errors that the implementations behind Sessions and Users return
 // (wrapped, or joined with their own) so that the pages can say what went
 // wrong. The archive's errors (archive.ErrNotFound, ...) and field errors
-// (any []archive.FieldError in the chain) are recognised too.
+// (any []archive.FieldError in the chain) are recognised too. They are the
+// JSON API's errors too (package front).
 var (
 	// ErrUnauthenticated: the session token is unknown, expired or
 	// revoked, or its user is disabled.
-	ErrUnauthenticated = errors.New("web: not authenticated")
+	ErrUnauthenticated = front.ErrUnauthenticated
 	// ErrInvalidCredentials: a wrong user name or password (one error for
 	// both).
-	ErrInvalidCredentials = errors.New("web: invalid credentials")
+	ErrInvalidCredentials = front.ErrInvalidCredentials
 	// ErrForbidden: the user may not do this.
-	ErrForbidden = errors.New("web: forbidden")
+	ErrForbidden = front.ErrForbidden
 	// ErrNotFound: no such user.
-	ErrNotFound = errors.New("web: not found")
+	ErrNotFound = front.ErrNotFound
 	// ErrConflict: the user name is taken, or the record changed.
-	ErrConflict = errors.New("web: conflict")
+	ErrConflict = front.ErrConflict
 	// ErrInvalid: a value is malformed; field errors in the chain say
 	// which.
-	ErrInvalid = errors.New("web: invalid request")
+	ErrInvalid = front.ErrInvalid
 	// ErrInvalidQuery: a search query that does not parse.
-	ErrInvalidQuery = errors.New("web: invalid query")
+	ErrInvalidQuery = front.ErrInvalidQuery
 	// ErrUnavailable: a backend (the search indexes, the identity store)
 	// cannot serve now.
-	ErrUnavailable = errors.New("web: unavailable")
+	ErrUnavailable = front.ErrUnavailable
 )
 
 // ThrottledError refuses a login after too many failures, for RetryAfter.
-type ThrottledError struct{ RetryAfter time.Duration }
-
-// Error describes the refusal.
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("web: too many failed logins; retry after %s", e.RetryAfter)
-}
+type ThrottledError = front.ThrottledError
 
 // Documents is what the pages need of the archive service
-// (*archive.Service). Each method decides with access.Decide and audits.
-type Documents interface {
-	Create(ctx context.Context, a archive.Actor, m archive.Metadata, up archive.Upload) (archive.Document, error)
-	Get(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
-	Revisions(ctx context.Context, a archive.Actor, id archive.ID) ([]archive.Document, error)
-	Open(ctx context.Context, a archive.Actor, id archive.ID, opts archive.OpenOptions) (*archive.Content, error)
-	Reclassify(ctx context.Context, a archive.Actor, id archive.ID, r archive.Reclassification) (archive.Document, error)
-	ExtendProtection(ctx context.Context, a archive.Actor, id archive.ID, x archive.Extension) (archive.Document, error)
-	RequestCopy(ctx context.Context, a archive.Actor, id archive.ID, reason string) (archive.CopyRequest, error)
-	ApproveCopy(ctx context.Context, a archive.Actor, id archive.ID, requestID string) (archive.Document, error)
-	RequestDestruction(ctx context.Context, a archive.Actor, id archive.ID, reason, decisionRef string) (archive.Document, error)
-	CancelDestruction(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
-	ApproveDestruction(ctx context.Context, a archive.Actor, id archive.ID) error
-}
+// (*archive.Service): what the JSON API needs of it, but adding versions
+// and editing metadata. Each method decides with access.Decide and audits.
+type Documents = front.Documents
 
-var _ Documents = (*archive.Service)(nil)
-
-// User is an account as the pages show it. It never holds a password or
-// its hash. Its fields are those of the API's user, so one converts to the
-// other.
-type User struct {
-	ID           string
-	Username     string
-	DisplayName  string
-	Roles        []access.Role
-	Clearance    access.Level
-	Compartments []string
-	OrgUnit      string
-	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-// Subject returns the access subject the user acts as; a disabled user is
-// no subject at all.
-func (u User) Subject() access.Subject {
-	if u.Disabled {
-		return access.Subject{}
-	}
-	return access.Subject{ID: u.ID, Roles: u.Roles, Clearance: u.Clearance, Compartments: u.Compartments, OrgUnit: u.OrgUnit}
-}
+// User is an account as the pages show it, the same as the API's. It
+// never holds a password or its hash; Subject is the access subject it
+// acts as, none at all for a disabled user.
+type User = front.User
 
 // Session is a signed-in session: an opaque token and when it expires.
-type Session struct {
-	Token     string
-	ExpiresAt time.Time
-	User      User
-}
+type Session = front.Session
 
 // NewUser is an account to create.
-type NewUser struct {
-	Username     string
-	Password     string
-	DisplayName  string
-	Roles        []access.Role
-	Clearance    access.Level
-	Compartments []string
-	OrgUnit      string
-}
+type NewUser = front.NewUser
 
 // UserChange changes an account; nil fields stay as they are.
-type UserChange struct {
-	DisplayName  *string
-	Password     *string
-	Roles        *[]access.Role
-	Clearance    *access.Level
-	Compartments *[]string
-	OrgUnit      *string
-	// Disabled true disables the account and ends its sessions at once.
-	Disabled *bool
-}
+type UserChange = front.UserChange
 
 // Sessions signs users in and out and resolves session tokens.
-type Sessions interface {
-	// Login checks a user name and password; client is the caller's
-	// address, for throttling. It returns ErrInvalidCredentials or a
-	// *ThrottledError when it refuses.
-	Login(ctx context.Context, username, password, client string) (Session, error)
-	// Authenticate returns the user of a live session, or
-	// ErrUnauthenticated.
-	Authenticate(ctx context.Context, token string) (User, error)
-	// Logout ends the session of token; client is the caller's address,
-	// for the audit log.
-	Logout(ctx context.Context, token, client string) error
-}
+type Sessions = front.Sessions
 
 // Users manages accounts; each call decides with access.Decide for the
 // acting subject and records its audit event.
-type Users interface {
-	CreateUser(ctx context.Context, a archive.Actor, u NewUser) (User, error)
-	ListUsers(ctx context.Context, a archive.Actor) ([]User, error)
-	UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error)
-}
+type Users = front.Users
 
 // SearchRequest is a search as the search page sends it.
 type SearchRequest struct {
