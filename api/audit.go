@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"khomat/archive"
 	"khomat/archive/access"
@@ -334,26 +335,15 @@ func (s *Server) auditProof(c *gin.Context) {
 		fail(c, http.StatusNotFound, CodeNotFound)
 		return
 	}
-	var size uint64
-	if v := c.Query("size"); v != "" {
-		if size, err = strconv.ParseUint(v, 10, 64); err != nil {
-			fail(c, http.StatusBadRequest, CodeInvalidQuery)
-			return
-		}
-	}
-	ctx := c.Request.Context()
-	if err := s.record(c, audit.Event{Action: audit.ActionAuditProve, Outcome: audit.Allowed, Reason: string(access.ReasonOK), Detail: "seq=" + strconv.FormatUint(seq, 10)}); err != nil {
-		s.failErr(c, err)
+	size, ok := querySize(c, "size")
+	if !ok {
 		return
 	}
-	var cp audit.Checkpoint
-	if size == 0 {
-		if cp, err = s.audit.Checkpoint(ctx); err != nil {
-			s.failErr(c, err)
-			return
-		}
-		size = cp.Size
+	cp, size, ok := s.proofTree(c, "seq="+strconv.FormatUint(seq, 10), size)
+	if !ok {
+		return
 	}
+	ctx := c.Request.Context()
 	entry, err := s.audit.Entry(ctx, seq)
 	if err == nil && seq >= size {
 		err = audit.ErrNotFound
@@ -367,20 +357,12 @@ func (s *Server) auditProof(c *gin.Context) {
 		s.auditError(c, err)
 		return
 	}
-	hashes := make([]string, len(proof))
-	for i, h := range proof {
-		hashes[i] = hex.EncodeToString(h[:])
-	}
 	leaf, err := entry.Hash()
 	if err != nil {
 		s.failErr(c, err)
 		return
 	}
-	out := gin.H{"seq": seq, "size": size, "entry": entry, "leaf_hash": hex.EncodeToString(leaf[:]), "proof": hashes}
-	if cp.Note != nil {
-		out["checkpoint"] = s.checkpointJSON(cp)
-	}
-	c.JSON(http.StatusOK, out)
+	s.proofJSON(c, cp, gin.H{"seq": seq, "size": size, "entry": entry, "leaf_hash": hex.EncodeToString(leaf[:]), "proof": hexHashes(proof)})
 }
 
 // auditConsistency proves that the tree of the first ?old= events is a
@@ -397,44 +379,75 @@ func (s *Server) auditConsistency(c *gin.Context) {
 		fail(c, http.StatusBadRequest, CodeInvalidQuery)
 		return
 	}
-	var newer uint64
-	if v := c.Query("new"); v != "" {
-		if newer, err = strconv.ParseUint(v, 10, 64); err != nil {
-			fail(c, http.StatusBadRequest, CodeInvalidQuery)
-			return
-		}
+	newer, ok := querySize(c, "new")
+	if !ok {
+		return
 	}
-	ctx := c.Request.Context()
 	detail := "old=" + strconv.FormatUint(older, 10)
 	if newer != 0 {
 		detail += " new=" + strconv.FormatUint(newer, 10)
 	}
-	if err := s.record(c, audit.Event{Action: audit.ActionAuditProve, Outcome: audit.Allowed, Reason: string(access.ReasonOK), Detail: detail}); err != nil {
-		s.failErr(c, err)
+	cp, newer, ok := s.proofTree(c, detail, newer)
+	if !ok {
 		return
 	}
-	var cp audit.Checkpoint
-	if newer == 0 {
-		if cp, err = s.audit.Checkpoint(ctx); err != nil {
-			s.failErr(c, err)
-			return
-		}
-		newer = cp.Size
-	}
-	proof, err := s.audit.ConsistencyProof(ctx, older, newer)
+	proof, err := s.audit.ConsistencyProof(c.Request.Context(), older, newer)
 	if err != nil {
 		s.auditError(c, err)
 		return
 	}
-	hashes := make([]string, len(proof))
-	for i, h := range proof {
-		hashes[i] = hex.EncodeToString(h[:])
+	s.proofJSON(c, cp, gin.H{"old": older, "new": newer, "proof": hexHashes(proof)})
+}
+
+// querySize reads the tree size in query parameter name; 0 when absent.
+func querySize(c *gin.Context, name string) (uint64, bool) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, true
 	}
-	out := gin.H{"old": older, "new": newer, "proof": hashes}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		fail(c, http.StatusBadRequest, CodeInvalidQuery)
+		return 0, false
+	}
+	return n, true
+}
+
+// proofTree records that a proof is asked for (detail names it), then
+// returns the size of the tree to prove against: size, or when it is zero
+// the size of a new checkpoint covering every event, returned too.
+func (s *Server) proofTree(c *gin.Context, detail string, size uint64) (audit.Checkpoint, uint64, bool) {
+	if err := s.record(c, audit.Event{Action: audit.ActionAuditProve, Outcome: audit.Allowed, Reason: string(access.ReasonOK), Detail: detail}); err != nil {
+		s.failErr(c, err)
+		return audit.Checkpoint{}, 0, false
+	}
+	if size != 0 {
+		return audit.Checkpoint{}, size, true
+	}
+	cp, err := s.audit.Checkpoint(c.Request.Context())
+	if err != nil {
+		s.failErr(c, err)
+		return audit.Checkpoint{}, 0, false
+	}
+	return cp, cp.Size, true
+}
+
+// proofJSON answers a proof, with the new checkpoint it was made against
+// when there is one.
+func (s *Server) proofJSON(c *gin.Context, cp audit.Checkpoint, out gin.H) {
 	if cp.Note != nil {
 		out["checkpoint"] = s.checkpointJSON(cp)
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// hexHashes writes the hashes of a proof in hex.
+func hexHashes(proof []tlog.Hash) []string {
+	out := make([]string, len(proof))
+	for i, h := range proof {
+		out[i] = hex.EncodeToString(h[:])
+	}
+	return out
 }
 
 func (s *Server) auditError(c *gin.Context, err error) {
