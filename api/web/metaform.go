@@ -2,11 +2,14 @@ package web
 
 import (
 	"errors"
+	"net/http"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
 
 	"khomat/archive"
 	"khomat/archive/access"
@@ -223,4 +226,43 @@ func fieldErrors(err error) []archive.FieldError {
 // isInvalid reports whether err is a validation failure with field errors.
 func isInvalid(err error) bool {
 	return len(fieldErrors(err)) > 0 || errors.Is(err, archive.ErrInvalidMetadata)
+}
+
+// postedForm reads the named fields of a posted form, trimmed.
+func postedForm(c *gin.Context, names ...string) metaForm {
+	f := metaForm{}
+	for _, n := range names {
+		f[n] = strings.TrimSpace(c.PostForm(n))
+	}
+	return f
+}
+
+// submitDocForm finishes a form that acts on document id: it marks values
+// of f that are not UTF-8 in errs, then, if errs is still empty, runs the
+// action. When the action succeeds it goes back to the document page with
+// the message okKey and reports false; when the action is refused with
+// field errors it adds them to errs and reports true, as it does when errs
+// was not empty: the caller shows the form again. Any other failure is
+// answered here, and it reports false.
+func (w *Web) submitDocForm(c *gin.Context, id archive.ID, okKey string, f metaForm, errs map[string]string, run func() error) bool {
+	lang := c.GetString(ctxLang)
+	for k, v := range f {
+		if !utf8.ValidString(v) {
+			errs[k] = w.msgs.get(lang, "err.value")
+		}
+	}
+	if len(errs) > 0 {
+		return true
+	}
+	switch err := run(); {
+	case err == nil:
+		c.Redirect(http.StatusSeeOther, w.path("/documents/"+id.String())+"?ok="+okKey)
+		return false
+	case isInvalid(err):
+		addFieldErrors(errs, fieldErrors(err), lang)
+		return true
+	default:
+		w.failErr(c, err)
+		return false
+	}
 }

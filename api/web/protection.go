@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -41,10 +40,7 @@ func (w *Web) extendSubmit(c *gin.Context) {
 		return
 	}
 	lang := c.GetString(ctxLang)
-	f := metaForm{}
-	for _, n := range []string{"years", "reason", "decision_ref"} {
-		f[n] = strings.TrimSpace(c.PostForm(n))
-	}
+	f := postedForm(c, "years", "reason", "decision_ref")
 	errs := map[string]string{}
 	x := archive.Extension{Reason: strings.ReplaceAll(f["reason"], "\r\n", "\n"), DecisionRef: f["decision_ref"]}
 	var err error
@@ -54,23 +50,11 @@ func (w *Web) extendSubmit(c *gin.Context) {
 	if f["decision_ref"] == "" {
 		errs["decision_ref"] = w.msgs.get(lang, "err.required")
 	}
-	for k, v := range f {
-		if !utf8.ValidString(v) {
-			errs[k] = w.msgs.get(lang, "err.value")
-		}
-	}
-	if len(errs) == 0 {
-		_, err = w.docs.ExtendProtection(c.Request.Context(), actor(c), id, x)
-		switch {
-		case err == nil:
-			c.Redirect(http.StatusSeeOther, w.path("/documents/"+id.String())+"?ok=extended")
-			return
-		case isInvalid(err):
-			addFieldErrors(errs, fieldErrors(err), lang)
-		default:
-			w.failErr(c, err)
-			return
-		}
+	if !w.submitDocForm(c, id, "extended", f, errs, func() error {
+		_, err := w.docs.ExtendProtection(c.Request.Context(), actor(c), id, x)
+		return err
+	}) {
+		return
 	}
 	w.renderDocument(c, http.StatusUnprocessableEntity, id, f, errs)
 }

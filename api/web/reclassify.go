@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,10 +55,7 @@ func (w *Web) reclassifySubmit(c *gin.Context) {
 		return
 	}
 	lang := c.GetString(ctxLang)
-	f := metaForm{}
-	for _, n := range []string{"level", "reason", "decision_ref", "state_secret_ref", "protection_years"} {
-		f[n] = strings.TrimSpace(c.PostForm(n))
-	}
+	f := postedForm(c, "level", "reason", "decision_ref", "state_secret_ref", "protection_years")
 	errs := map[string]string{}
 	r := archive.Reclassification{Reason: strings.ReplaceAll(f["reason"], "\r\n", "\n"), DecisionRef: f["decision_ref"], StateSecretRef: f["state_secret_ref"]}
 	lv, err := access.ParseLevel(f["level"])
@@ -78,23 +74,11 @@ func (w *Web) reclassifySubmit(c *gin.Context) {
 			errs["protection_years"] = w.msgs.get(lang, "err.number")
 		}
 	}
-	for k, v := range f {
-		if !utf8.ValidString(v) {
-			errs[k] = w.msgs.get(lang, "err.value")
-		}
-	}
-	if len(errs) == 0 {
-		_, err = w.docs.Reclassify(c.Request.Context(), actor(c), id, r)
-		switch {
-		case err == nil:
-			c.Redirect(http.StatusSeeOther, w.path("/documents/"+id.String())+"?ok=reclassified")
-			return
-		case isInvalid(err):
-			addFieldErrors(errs, fieldErrors(err), lang)
-		default:
-			w.failErr(c, err)
-			return
-		}
+	if !w.submitDocForm(c, id, "reclassified", f, errs, func() error {
+		_, err := w.docs.Reclassify(c.Request.Context(), actor(c), id, r)
+		return err
+	}) {
+		return
 	}
 	doc, err := w.docs.Get(c.Request.Context(), actor(c), id)
 	if err != nil {
