@@ -537,6 +537,26 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("classification history: %.300s", s)
 	}
 	b.shot("14-document-reclassified")
+
+	// The security officer extends the new protection period.
+	b.do(
+		chromedp.Navigate(b.base+"/documents/"+id),
+		chromedp.WaitVisible(chromedp.CSS("#extend summary")),
+		chromedp.Click(chromedp.CSS("#extend summary")),
+		chromedp.WaitVisible(chromedp.CSS("#extend-years")),
+		chromedp.SetValue(chromedp.CSS("#extend-years"), "5"),
+		chromedp.SetValue(chromedp.CSS("#extend-ref"), "09/QĐ-VPTU ngày 21/01/2026"),
+		chromedp.SetValue(chromedp.CSS("#extend-reason"), "Còn giá trị bảo vệ."),
+	)
+	b.shot("14b-extend")
+	b.do(
+		chromedp.Click(chromedp.CSS("#extend button.primary")),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
+	)
+	if s := b.text("main"); !strings.Contains(s, "09/QĐ-VPTU ngày 21/01/2026") || !strings.Contains(s, "gia hạn: hết hạn") {
+		t.Errorf("classification history after the extension: %.300s", s)
+	}
+	b.shot("14c-document-extended")
 	b.logout()
 
 	// The auditor sees all of it, and verifies the log.
@@ -546,7 +566,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table.audit")),
 	)
 	s := b.text("table.audit")
-	for _, want := range []string{"Tạo tài liệu", "Xem thông tin tài liệu", "Đọc tài liệu", "Tải xuống (sao tài liệu)", "Giảm độ mật, giải mật", "Từ chối"} {
+	for _, want := range []string{"Tạo tài liệu", "Xem thông tin tài liệu", "Đọc tài liệu", "Tải xuống (sao tài liệu)", "Giảm độ mật, giải mật", "Gia hạn thời hạn bảo vệ", "Từ chối"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("audit page lacks %q", want)
 		}
