@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -31,6 +32,12 @@ func (s *Server) extendProtection(c *gin.Context) {
 	doc, err := s.docs.ExtendProtection(c.Request.Context(), s.actor(c), id, archive.Extension{
 		Years: req.Years, Reason: req.Reason, DecisionRef: req.DecisionRef,
 	})
+	var fes archive.FieldErrors
+	if errors.Is(err, archive.ErrForbidden) && errors.As(err, &fes) {
+		// Refused by the policy (the period has ended) but answered as
+		// invalid input, naming the field: still a denial.
+		s.metrics.denials.WithLabelValues(c.FullPath()).Inc()
+	}
 	if err != nil {
 		s.docError(c, err)
 		return
