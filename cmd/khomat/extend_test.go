@@ -15,17 +15,11 @@ func TestDocExtend(t *testing.T) {
 	env := map[string]string{"KHOMAT_DATA": data, "KHOMAT_ADMIN_PASSWORD": "mật khẩu quản trị rất dài 2025"}
 	s := startServer(t, env)
 	as := func(tok string) map[string]string {
-		return map[string]string{"KHOMAT_SERVER": s.url, "KHOMAT_TOKEN": tok, "KHOMAT_LANG": "en"}
+		e := s.as(tok)
+		e["KHOMAT_LANG"] = "en"
+		return e
 	}
-	login := func(user, pw string) string {
-		t.Helper()
-		r := khomat(t, map[string]string{"KHOMAT_SERVER": s.url, "KHOMAT_PASSWORD": pw}, "", "login", "--user", user)
-		if r.code != exitOK {
-			t.Fatalf("login %s: %+v", user, r)
-		}
-		return strings.TrimSpace(r.stdout)
-	}
-	admin := login("admin", env["KHOMAT_ADMIN_PASSWORD"])
+	admin := s.login(t, "admin", env["KHOMAT_ADMIN_PASSWORD"])
 	tok := map[string]string{}
 	for _, u := range []struct{ name, role string }{{"vanthu", "archivist"}, {"thamquyen", "security_officer"}} {
 		e := as(admin)
@@ -33,7 +27,7 @@ func TestDocExtend(t *testing.T) {
 		if r := khomat(t, e, "", "user", "add", "--username", u.name, "--role", u.role, "--clearance", "secret"); r.code != exitOK {
 			t.Fatalf("user add %s: %+v", u.name, r)
 		}
-		tok[u.name] = login(u.name, "mật khẩu của "+u.name+" 2025")
+		tok[u.name] = s.login(t, u.name, "mật khẩu của "+u.name+" 2025")
 	}
 	file := filepath.Join(t.TempDir(), "cong-van.txt")
 	os.WriteFile(file, []byte("công văn mật"), 0o600)

@@ -96,6 +96,22 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	return s
 }
 
+// as is the environment of a client command run against s with the session
+// token tok.
+func (s *server) as(tok string) map[string]string {
+	return map[string]string{"KHOMAT_SERVER": s.url, "KHOMAT_TOKEN": tok}
+}
+
+// login signs user in on s and returns the session token.
+func (s *server) login(t *testing.T, user, pw string) string {
+	t.Helper()
+	r := khomat(t, map[string]string{"KHOMAT_SERVER": s.url, "KHOMAT_PASSWORD": pw}, "", "login", "--user", user)
+	if r.code != exitOK {
+		t.Fatalf("login %s: %+v", user, r)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
 // TestHelpAndUsage: --help on every command answers 0 on stdout; misuse
 // answers 2.
 func TestHelpAndUsage(t *testing.T) {
@@ -226,17 +242,7 @@ func journey(t *testing.T, s3 bool) {
 		env["KHOMAT_S3_SECRET_KEY"] = cfg.SecretKey
 	}
 	s := startServer(t, env)
-	as := func(tok string) map[string]string {
-		return map[string]string{"KHOMAT_SERVER": s.url, "KHOMAT_TOKEN": tok}
-	}
-	login := func(user, pw string) string {
-		t.Helper()
-		r := khomat(t, map[string]string{"KHOMAT_SERVER": s.url, "KHOMAT_PASSWORD": pw}, "", "login", "--user", user)
-		if r.code != exitOK {
-			t.Fatalf("login %s: %+v", user, r)
-		}
-		return strings.TrimSpace(r.stdout)
-	}
+	as, login := s.as, func(user, pw string) string { return s.login(t, user, pw) }
 	admin := login("admin", env["KHOMAT_ADMIN_PASSWORD"])
 
 	// 1. The admin creates the accounts.
