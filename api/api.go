@@ -53,13 +53,10 @@ type ThrottledError = front.ThrottledError
 // (*archive.Service). Every method decides with access.Decide for the actor
 // and records its audit event first; see the archive package for each.
 type Documents interface {
-	// The methods the web pages use too: create, read, reclassify,
-	// extend the protection period, copies and destruction.
+	// The methods the web pages use too: create, read, versions and
+	// metadata revisions, reclassify, extend the protection period,
+	// copies and destruction.
 	front.Documents
-	// AddVersion stores new content as the next version.
-	AddVersion(ctx context.Context, a archive.Actor, id archive.ID, up archive.Upload) (archive.Document, error)
-	// UpdateMetadata writes a new metadata revision.
-	UpdateMetadata(ctx context.Context, a archive.Actor, id archive.ID, m archive.Metadata, expectedRev uint32) (archive.Document, error)
 }
 
 var _ Documents = (*archive.Service)(nil)

@@ -145,6 +145,11 @@ type Documents interface {
 	Create(ctx context.Context, a archive.Actor, m archive.Metadata, up archive.Upload) (archive.Document, error)
 	// Get returns a document's current metadata.
 	Get(ctx context.Context, a archive.Actor, id archive.ID) (archive.Document, error)
+	// AddVersion stores new content as the next version.
+	AddVersion(ctx context.Context, a archive.Actor, id archive.ID, up archive.Upload) (archive.Document, error)
+	// UpdateMetadata writes a new metadata revision; expectedRev, when not
+	// zero, must be the current revision.
+	UpdateMetadata(ctx context.Context, a archive.Actor, id archive.ID, m archive.Metadata, expectedRev uint32) (archive.Document, error)
 	// Revisions returns every metadata revision, oldest first.
 	Revisions(ctx context.Context, a archive.Actor, id archive.ID) ([]archive.Document, error)
 	// Open streams a version's content, whole or a range.
