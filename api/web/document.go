@@ -66,6 +66,8 @@ type documentData struct {
 	CanApproveDestr bool
 	CanCancelDestr  bool
 	CanExtend       bool
+	CanEdit         bool
+	CanAddVersion   bool
 
 	// Extend holds what was typed in the extension form and Errors what
 	// is wrong with it, when the form comes back refused.
@@ -96,8 +98,19 @@ func (w *Web) renderDocument(c *gin.Context, status int, id archive.ID, extend m
 		w.fail(c, http.StatusNotFound, "err.notfound")
 		return
 	}
+	d := w.documentData(c, revs)
+	d.Extend, d.Errors = extend, errs
+	v := w.newView(c, "title.document", d)
+	v.TitleIs = v.T("title.document") + " " + shortID(d.Doc.ID.String())
+	w.render(c, status, "document", v)
+}
+
+// documentData is the document page's data from a document's revisions
+// (oldest first, at least one): the current one, the content versions, and
+// what the user may do.
+func (w *Web) documentData(c *gin.Context, revs []archive.Document) *documentData {
 	doc := revs[len(revs)-1]
-	d := &documentData{Doc: doc, Revisions: len(revs), Me: user(c).ID, Extend: extend, Errors: errs}
+	d := &documentData{Doc: doc, Revisions: len(revs), Me: user(c).ID}
 	seen := map[uint32]bool{}
 	for _, r := range revs {
 		if seen[r.Version] {
@@ -114,9 +127,7 @@ func (w *Web) renderDocument(c *gin.Context, status int, id archive.ID, extend m
 		d.ProtectionEnd = end.StringVI()
 	}
 	w.allowedActions(c, d)
-	v := w.newView(c, "title.document", d)
-	v.TitleIs = v.T("title.document") + " " + shortID(doc.ID.String())
-	w.render(c, status, "document", v)
+	return d
 }
 
 // copyApprovalFrom is the level from which a download needs an approved
@@ -155,6 +166,8 @@ func (w *Web) allowedActions(c *gin.Context, d *documentData) {
 	d.CanRequestCopy = canRead && d.NeedsApproval && !d.HasApproval
 	d.CanReclassify = len(w.reclassTargets(s, doc)) > 0
 	d.CanExtend = w.canExtend(s, doc)
+	d.CanEdit = canEdit(s, doc)
+	d.CanAddVersion = canAddVersion(s, doc)
 	if doc.Destruction == nil {
 		d.CanRequestDestr = access.Decide(s, access.RequestDestruction, res).Allow
 	} else {

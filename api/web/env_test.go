@@ -61,7 +61,8 @@ var testAccounts = []struct {
 	{"kiemtra", "Đỗ Văn Kiểm Tra", []access.Role{access.Auditor}, access.Unclassified, nil},
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the interface; opts change its Config before New.
+func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenFolder(t.TempDir())
@@ -88,12 +89,16 @@ func newEnv(t *testing.T) *env {
 		u := e.dir.add(a.name, a.display, a.roles, a.clearance, a.comps)
 		e.users[a.name] = u
 	}
-	w, err := New(Config{
+	cfg := Config{
 		Documents: docs, Sessions: e.dir, Users: e.dir, Search: &listSearch{docs: docs}, Audit: log,
 		Verify: func(ctx context.Context) (audit.Report, error) {
 			return audit.Verify(ctx, audit.Folder{Dir: logDir}, log.Verifier())
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ import (
 func pageNames() []string {
 	return []string{
 		"login", "error", "search", "results", "document", "view", "upload", "uploaded",
-		"reclassify", "audit", "users", "user",
+		"reclassify", "edit", "version", "audit", "users", "user",
 	}
 }
 
@@ -369,6 +369,9 @@ type formHolder interface {
 
 func (d *uploadData) formValues() metaForm          { return d.Form }
 func (d *uploadData) formErrors() map[string]string { return d.Errors }
+
+// Current is nil: the upload form describes a new document.
+func (d *uploadData) Current() *archive.Document { return nil }
 
 // fieldView is what the field templates need to show one input.
 type fieldView struct {

@@ -82,8 +82,8 @@ var (
 type ThrottledError = front.ThrottledError
 
 // Documents is what the pages need of the archive service
-// (*archive.Service): what the JSON API needs of it, but adding versions
-// and editing metadata. Each method decides with access.Decide and audits.
+// (*archive.Service): what the JSON API needs of it. Each method decides
+// with access.Decide and audits.
 type Documents = front.Documents
 
 // User is an account as the pages show it, the same as the API's. It
@@ -337,6 +337,12 @@ func (w *Web) Register(r gin.IRouter) {
 	in.POST("/documents/:id/reclassify", w.csrf, w.reclassifySubmit)
 	in.GET("/documents/:id/protection", w.extendPage)
 	in.POST("/documents/:id/protection", w.csrf, w.extendSubmit)
+	in.GET("/documents/:id/edit", w.editPage)
+	in.POST("/documents/:id/edit", w.csrf, w.editSubmit)
+	in.GET("/documents/:id/versions", w.versionPage)
+	// As the upload form's, the token of the version form travels in the
+	// streamed multipart body, checked before the file part.
+	in.POST("/documents/:id/versions", w.versionSubmit)
 
 	in.GET("/upload", w.uploadPage)
 	// The upload form's token travels in the multipart body, which the

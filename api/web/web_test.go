@@ -92,6 +92,13 @@ type file struct {
 
 func (c *client) upload(fields [][2]string, files ...file) response {
 	c.t.Helper()
+	return c.uploadTo("/upload", fields, files...)
+}
+
+// uploadTo posts a multipart form to path: the CSRF token, the fields,
+// then the files.
+func (c *client) uploadTo(path string, fields [][2]string, files ...file) response {
+	c.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("csrf", c.csrf)
@@ -106,7 +113,7 @@ func (c *client) upload(fields [][2]string, files ...file) response {
 		pw.Write(f.data)
 	}
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+"/upload", &buf)
+	req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+path, &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return c.do(req)
 }
@@ -705,7 +712,7 @@ func TestNoInlineCode(t *testing.T) {
 	arch.login("vanthu")
 	id := arch.create(secretDoc("Thông báo kết luận"), "nội dung")
 	pages := map[string][]string{
-		"vanthu":    {"/search", "/upload", "/documents/" + id, "/documents/" + id + "/view", "/documents/nonsense"},
+		"vanthu":    {"/search", "/upload", "/documents/" + id, "/documents/" + id + "/view", "/documents/" + id + "/edit", "/documents/" + id + "/versions", "/documents/nonsense"},
 		"canbo":     {"/search"},
 		"kiemtra":   {"/audit"},
 		"admin":     {"/users", "/users/new", "/users/" + e.users["canbo"].ID},

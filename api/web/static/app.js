@@ -22,6 +22,7 @@
 
     // One title input per chosen file when several are chosen.
     fileInput.addEventListener("change", function () {
+      if (!titles) { return; }
       while (titles.firstChild) { titles.removeChild(titles.firstChild); }
       var files = fileInput.files;
       if (files.length < 2) {
