@@ -437,6 +437,57 @@ func TestBrowser(t *testing.T) {
 		chromedp.Sleep(2*time.Second), // the PDF viewer draws
 	)
 	b.shot("05d-view-pdf")
+
+	// The archivist corrects the plan's metadata (a mistyped date is sent
+	// back first) and adds the corrected file as its second version.
+	b.do(
+		chromedp.Navigate(b.base+"/documents/"+id),
+		chromedp.WaitVisible(chromedp.CSS("#edit")),
+		chromedp.Click(chromedp.CSS("#edit")),
+		chromedp.WaitVisible(chromedp.CSS("#edit-form")),
+	)
+	if s := b.text("#level-fixed"); !strings.Contains(s, "TỐI MẬT") {
+		t.Errorf("the edit form's level: %q", s)
+	}
+	b.do(
+		chromedp.SetValue(chromedp.CSS("#date_issued"), "31/02/2026"),
+		chromedp.SetValue(chromedp.CSS("#pages"), "4"),
+		chromedp.SetValue(chromedp.CSS("#dossier_code"), "HS-2026-07"),
+		chromedp.SetValue(chromedp.CSS("#summary"), "Triển khai chuyển đổi số, bảo đảm an toàn thông tin, an ninh mạng và bảo vệ bí mật nhà nước."),
+		chromedp.Click(chromedp.CSS("#edit-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#date_issued-err")),
+	)
+	b.shot("05e-edit-refused")
+	b.do(
+		chromedp.SetValue(chromedp.CSS("#date_issued"), "05/01/2026"),
+	)
+	b.shot("05f-edit")
+	b.do(
+		chromedp.Click(chromedp.CSS("#edit-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
+	)
+	if s := b.text("main"); !strings.Contains(s, "HS-2026-07") || !strings.Contains(s, "an ninh mạng") || !strings.Contains(s, "Đã lưu thông tin đã sửa") {
+		t.Errorf("the document page after the correction: %.400s", s)
+	}
+	content = append(content[:len(content):len(content)], []byte("2. Nhiệm vụ, giải pháp: bảo đảm an toàn thông tin (bản đã chỉnh).\n")...)
+	file2 := filepath.Join(t.TempDir(), "ke-hoach-ban-chinh.txt")
+	if err := os.WriteFile(file2, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.do(
+		chromedp.Click(chromedp.CSS("#add-version")),
+		chromedp.WaitVisible(chromedp.CSS("#file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file2}),
+	)
+	b.shot("05g-add-version")
+	b.do(
+		chromedp.Click(chromedp.CSS("#upload-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
+	)
+	if s := b.text("#versions tbody"); !strings.Contains(s, "2 hiện hành") || !strings.Contains(s, "text/plain") || strings.Count(s, "\n") < 1 {
+		t.Errorf("the version list after the new version: %q", s)
+	}
+	b.shot("05h-document-versions")
 	b.logout()
 
 	// A cadre finds it typed without diacritics, views and downloads it.
@@ -566,7 +617,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table.audit")),
 	)
 	s := b.text("table.audit")
-	for _, want := range []string{"Tạo tài liệu", "Xem thông tin tài liệu", "Đọc tài liệu", "Tải xuống (sao tài liệu)", "Giảm độ mật, giải mật", "Gia hạn thời hạn bảo vệ", "Từ chối"} {
+	for _, want := range []string{"Tạo tài liệu", "Xem thông tin tài liệu", "Đọc tài liệu", "Tải xuống (sao tài liệu)", "Giảm độ mật, giải mật", "Gia hạn thời hạn bảo vệ", "Sửa thông tin tài liệu", "Thêm phiên bản", "Từ chối"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("audit page lacks %q", want)
 		}
