@@ -283,6 +283,7 @@ func newCatalogue() catalogue {
 		"upload.err.refile":   {"Hãy chọn lại tệp.", "Please choose the files again."},
 		"upload.err.nofile":   {"Hãy chọn ít nhất một tệp", "Choose at least one file"},
 		"upload.err.level":    {"bạn không được tạo tài liệu ở độ mật hoặc ngăn này", "you may not create documents at this level or compartment"},
+		"upload.err.toolarge": {"Tệp quá lớn: tối đa %s mỗi lần tải lên", "The file is too large: at most %s per upload"},
 		"upload.err.failed":   {"Không lưu được tệp này.", "This file could not be stored."},
 		"uploaded.heading":    {"Đã lưu %d / %d tệp", "%d of %d files stored"},
 		"uploaded.file":       {"Tệp", "File"},
@@ -311,7 +312,6 @@ func newCatalogue() catalogue {
 		"version.file":          {"Tệp phiên bản mới", "New version file"},
 		"version.submit":        {"Tải lên phiên bản mới", "Upload the new version"},
 		"version.err.summary":   {"Chưa lưu phiên bản mới.", "The new version has not been stored."},
-		"version.err.toolarge":  {"Tệp quá lớn: tối đa %s mỗi lần tải lên", "The file is too large: at most %s per upload"},
 		"version.err.empty":     {"Tệp rỗng", "The file is empty"},
 
 		// Reclassification.

@@ -232,6 +232,10 @@ func (v *view) Time(t time.Time) string {
 	return t.In(v.w.location()).Format("02/01/2006 15:04:05")
 }
 
+// MaxUploadBytes is the largest upload the server takes, so that the
+// page's script can refuse a larger file before sending it.
+func (v *view) MaxUploadBytes() int64 { return v.w.maxUpload }
+
 // Levels are the four levels, for filters.
 func (v *view) Levels() []access.Level { return access.Levels() }
 

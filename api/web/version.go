@@ -78,7 +78,7 @@ func (w *Web) versionSubmit(c *gin.Context) {
 	refuse := func(status int, key string, args ...any) {
 		w.renderVersion(c, status, id, map[string]string{"file": w.msgs.get(lang, key, args...)})
 	}
-	tooLarge := func() { refuse(http.StatusRequestEntityTooLarge, "version.err.toolarge", humanSize(w.maxUpload)) }
+	tooLarge := func() { refuse(http.StatusRequestEntityTooLarge, "upload.err.toolarge", humanSize(w.maxUpload)) }
 	if c.Request.ContentLength > w.maxUpload+maxFieldsBytes {
 		tooLarge()
 		return

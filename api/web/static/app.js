@@ -1,7 +1,8 @@
 // Khomat web interface: the only script, loaded from the server itself
 // (Content-Security-Policy: script-src 'self'). Every page works without
-// it; it adds upload progress, per-file titles for bulk uploads, and
-// confirmation before destructive actions.
+// it; it adds upload progress (refusing a file over the server's limit
+// before sending it), per-file titles for bulk uploads, and confirmation
+// before destructive actions.
 (function () {
   "use strict";
 
@@ -81,6 +82,17 @@
       var text = box.querySelector(".progress-text");
       var button = document.getElementById("upload-submit");
       box.hidden = false;
+      // A file over the server's limit is refused here: the server would
+      // answer before reading it, and the browser could see only a cut
+      // connection.
+      var total = 0;
+      files.forEach(function (p) { total += p[1].size; });
+      var max = parseInt(form.dataset.maxBytes || "0", 10);
+      if (max > 0 && total > max) {
+        bar.value = 0;
+        text.textContent = "⚠ " + form.dataset.tooLarge;
+        return;
+      }
       button.disabled = true;
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
