@@ -469,15 +469,60 @@ func TestBrowser(t *testing.T) {
 	if s := b.text("main"); !strings.Contains(s, "HS-2026-07") || !strings.Contains(s, "an ninh mạng") || !strings.Contains(s, "Đã lưu thông tin đã sửa") {
 		t.Errorf("the document page after the correction: %.400s", s)
 	}
+	// Two forms open at once (a second tab of the same archivist): the
+	// one saved second comes back with what the first changed.
+	b.do(
+		chromedp.Click(chromedp.CSS("#edit")),
+		chromedp.WaitVisible(chromedp.CSS("#edit-form")),
+		chromedp.SetValue(chromedp.CSS("#copies"), "20"),
+	)
+	ctx2, cancel2 := chromedp.NewContext(ctx)
+	b2 := &tab{t: t, ctx: ctx2, base: b.base, shots: shots}
+	b2.do(
+		chromedp.Navigate(b.base+"/documents/"+id+"/edit"),
+		chromedp.WaitVisible(chromedp.CSS("#edit-form")),
+		chromedp.SetValue(chromedp.CSS("#pages"), "5"),
+		chromedp.Click(chromedp.CSS("#edit-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
+	)
+	cancel2()
+	b.do(
+		chromedp.Click(chromedp.CSS("#edit-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#conflict")),
+	)
+	if s := b.text("#conflict"); !strings.Contains(s, "Tài liệu đã được thay đổi sau khi bạn mở biểu mẫu (bản ghi 2, nay là bản ghi 3)") || !strings.Contains(s, "Số trang") {
+		t.Errorf("the stale form's message: %q", s)
+	}
+	b.shot("05f2-edit-conflict")
+	b.do(
+		chromedp.SetValue(chromedp.CSS("#pages"), "5"),
+		chromedp.Click(chromedp.CSS("#edit-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
+	)
+	if s := b.text("main .kv"); !strings.Contains(s, "Số trang\n5") || !strings.Contains(s, "Số lượng bản\n20") {
+		t.Errorf("the document page after both corrections: %q", s)
+	}
 	content = append(content[:len(content):len(content)], []byte("2. Nhiệm vụ, giải pháp: bảo đảm an toàn thông tin (bản đã chỉnh).\n")...)
 	file2 := filepath.Join(t.TempDir(), "ke-hoach-ban-chinh.txt")
 	if err := os.WriteFile(file2, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The page refuses a file over the limit before sending it (here a
+	// limit lowered in the page, to spare a 1 GiB file).
 	b.do(
 		chromedp.Click(chromedp.CSS("#add-version")),
 		chromedp.WaitVisible(chromedp.CSS("#file")),
+		chromedp.SetAttributeValue(chromedp.CSS("#upload-form"), "data-max-bytes", "16"),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file2}),
+		chromedp.Click(chromedp.CSS("#upload-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#upload-progress")),
+	)
+	if s := b.text("#upload-progress"); !strings.Contains(s, "Tệp quá lớn: tối đa") || !strings.HasSuffix(b.location(), "/versions") {
+		t.Errorf("an oversized file: %q at %s", s, b.location())
+	}
+	b.do(
+		chromedp.RemoveAttribute(chromedp.CSS("#upload-form"), "data-max-bytes"),
+		chromedp.SetAttributeValue(chromedp.CSS("#upload-progress"), "hidden", ""),
 	)
 	b.shot("05g-add-version")
 	b.do(
