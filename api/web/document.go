@@ -89,13 +89,8 @@ func (w *Web) documentPage(c *gin.Context) {
 // renderDocument renders the document page with status; extend and errs,
 // when not nil, are a refused extension form to show again.
 func (w *Web) renderDocument(c *gin.Context, status int, id archive.ID, extend metaForm, errs map[string]string) {
-	revs, err := w.docs.Revisions(c.Request.Context(), actor(c), id)
-	if err != nil {
-		w.failErr(c, err)
-		return
-	}
-	if len(revs) == 0 {
-		w.fail(c, http.StatusNotFound, "err.notfound")
+	revs, ok := w.revisions(c, id)
+	if !ok {
 		return
 	}
 	d := w.documentData(c, revs)
@@ -103,6 +98,22 @@ func (w *Web) renderDocument(c *gin.Context, status int, id archive.ID, extend m
 	v := w.newView(c, "title.document", d)
 	v.TitleIs = v.T("title.document") + " " + shortID(d.Doc.ID.String())
 	w.render(c, status, "document", v)
+}
+
+// revisions reads a document's revisions, oldest first, for the pages
+// that show its versions. It reports false when it has answered the
+// request: the document is missing or hidden, or cannot be read.
+func (w *Web) revisions(c *gin.Context, id archive.ID) ([]archive.Document, bool) {
+	revs, err := w.docs.Revisions(c.Request.Context(), actor(c), id)
+	if err != nil {
+		w.failErr(c, err)
+		return nil, false
+	}
+	if len(revs) == 0 {
+		w.fail(c, http.StatusNotFound, "err.notfound")
+		return nil, false
+	}
+	return revs, true
 }
 
 // documentData is the document page's data from a document's revisions

@@ -141,6 +141,8 @@ func (w *Web) editSubmit(c *gin.Context) {
 		w.failErr(c, err)
 		return
 	}
+	s := user(c).Subject()
+	allowed := canEdit(s, &cur)
 	f := formFromValues(c.PostFormArray)
 	for _, n := range fixedFields {
 		delete(f, n)
@@ -159,8 +161,8 @@ func (w *Web) editSubmit(c *gin.Context) {
 	}
 	// The editor must still be able to read what they save: a named
 	// recipient list without them, or a compartment they lack, is refused.
-	if canEdit(user(c).Subject(), &cur) && len(errs) == 0 {
-		switch access.Decide(user(c).Subject(), access.UpdateMetadata, m.Resource()).Reason {
+	if allowed && len(errs) == 0 {
+		switch access.Decide(s, access.UpdateMetadata, m.Resource()).Reason {
 		case access.ReasonNotNamed:
 			errs["named_recipients"] = w.msgs.get(lang, "edit.err.notnamed")
 		case access.ReasonCompartment:
@@ -170,7 +172,7 @@ func (w *Web) editSubmit(c *gin.Context) {
 	status := http.StatusUnprocessableEntity
 	// Who may not correct the document is refused by the archive service,
 	// which records the denial, whatever the form holds.
-	if len(errs) == 0 || !canEdit(user(c).Subject(), &cur) {
+	if len(errs) == 0 || !allowed {
 		_, err := w.docs.UpdateMetadata(ctx, actor(c), id, m, uint32(rev))
 		switch {
 		case err == nil:
@@ -200,13 +202,8 @@ func (w *Web) editSubmit(c *gin.Context) {
 // the document's current revision. It reports false when it has answered
 // the request itself.
 func (w *Web) conflict(c *gin.Context, d *editData, rev uint32) bool {
-	revs, err := w.docs.Revisions(c.Request.Context(), actor(c), d.Doc.ID)
-	if err != nil {
-		w.failErr(c, err)
-		return false
-	}
-	if len(revs) == 0 {
-		w.fail(c, http.StatusNotFound, "err.notfound")
+	revs, ok := w.revisions(c, d.Doc.ID)
+	if !ok {
 		return false
 	}
 	now := revs[len(revs)-1]

@@ -99,23 +99,12 @@ func (w *Web) uploadSubmit(c *gin.Context) {
 		return
 	}
 	lang := c.GetString(ctxLang)
-	if c.Request.ContentLength > w.maxUpload+maxFieldsBytes {
-		w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge")
+	mr, ok := w.uploadParts(c, func() { w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge") })
+	if !ok {
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, w.maxUpload+maxFieldsBytes)
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		w.fail(c, http.StatusBadRequest, "err.invalid")
-		return
-	}
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		w.fail(c, http.StatusBadRequest, "err.invalid")
-		return
-	}
-	vals := url.Values{}
-	fieldBytes := 0
+	fields := &partFields{vals: url.Values{}}
+	vals := fields.vals
 	var (
 		base    archive.Metadata
 		form    metaForm
@@ -131,25 +120,10 @@ func (w *Web) uploadSubmit(c *gin.Context) {
 			w.uploadBroken(c, err)
 			return
 		}
-		name := part.FormName()
-		if name != "file" {
-			if len(vals) >= maxFields {
-				part.Close()
-				w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge")
+		if part.FormName() != "file" {
+			if !w.readField(c, fields, part) {
 				return
 			}
-			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			part.Close()
-			if err != nil {
-				w.uploadBroken(c, err)
-				return
-			}
-			fieldBytes += len(b)
-			if len(b) > maxFieldBytes || fieldBytes > maxFieldsBytes {
-				w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge")
-				return
-			}
-			vals.Add(name, string(b))
 			continue
 		}
 		if !checked {
@@ -237,6 +211,58 @@ func (w *Web) uploadSubmit(c *gin.Context) {
 	default:
 		w.renderUploaded(c, files)
 	}
+}
+
+// uploadParts opens an upload's multipart body as a stream, bounded by the
+// upload limit; tooLarge answers a body that declares more. It reports
+// false when it has answered the request.
+func (w *Web) uploadParts(c *gin.Context, tooLarge func()) (*multipart.Reader, bool) {
+	if c.Request.ContentLength > w.maxUpload+maxFieldsBytes {
+		tooLarge()
+		return nil, false
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, w.maxUpload+maxFieldsBytes)
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		w.fail(c, http.StatusBadRequest, "err.invalid")
+		return nil, false
+	}
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		w.fail(c, http.StatusBadRequest, "err.invalid")
+		return nil, false
+	}
+	return mr, true
+}
+
+// partFields are the text fields of a streamed multipart form read so
+// far, and their size.
+type partFields struct {
+	vals  url.Values
+	bytes int
+}
+
+// readField reads a text part into f, within the bounds of an upload
+// form's fields. It reports false when it has answered the request: the
+// part could not be read, or the fields are too many or too large.
+func (w *Web) readField(c *gin.Context, f *partFields, part *multipart.Part) bool {
+	defer part.Close()
+	if len(f.vals) >= maxFields {
+		w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge")
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+	if err != nil {
+		w.uploadBroken(c, err)
+		return false
+	}
+	f.bytes += len(b)
+	if len(b) > maxFieldBytes || f.bytes > maxFieldsBytes {
+		w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge")
+		return false
+	}
+	f.vals.Add(part.FormName(), string(b))
+	return true
 }
 
 func (w *Web) renderUploaded(c *gin.Context, files []uploadedFile) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 
@@ -40,13 +39,8 @@ func (w *Web) versionPage(c *gin.Context) {
 // renderVersion renders the version page with status; errs, when not nil,
 // are the messages of a refused upload.
 func (w *Web) renderVersion(c *gin.Context, status int, id archive.ID, errs map[string]string) {
-	revs, err := w.docs.Revisions(c.Request.Context(), actor(c), id)
-	if err != nil {
-		w.failErr(c, err)
-		return
-	}
-	if len(revs) == 0 {
-		w.fail(c, http.StatusNotFound, "err.notfound")
+	revs, ok := w.revisions(c, id)
+	if !ok {
 		return
 	}
 	d := &versionData{documentData: w.documentData(c, revs), MaxUpload: humanSize(w.maxUpload)}
@@ -79,24 +73,13 @@ func (w *Web) versionSubmit(c *gin.Context) {
 		w.renderVersion(c, status, id, map[string]string{"file": w.msgs.get(lang, key, args...)})
 	}
 	tooLarge := func() { refuse(http.StatusRequestEntityTooLarge, "upload.err.toolarge", humanSize(w.maxUpload)) }
-	if c.Request.ContentLength > w.maxUpload+maxFieldsBytes {
-		tooLarge()
-		return
-	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, w.maxUpload+maxFieldsBytes)
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		w.fail(c, http.StatusBadRequest, "err.invalid")
-		return
-	}
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		w.fail(c, http.StatusBadRequest, "err.invalid")
+	mr, ok := w.uploadParts(c, tooLarge)
+	if !ok {
 		return
 	}
 	var mbe *http.MaxBytesError
-	vals := url.Values{}
-	fieldBytes := 0
+	fields := &partFields{vals: url.Values{}}
+	vals := fields.vals
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -111,18 +94,9 @@ func (w *Web) versionSubmit(c *gin.Context) {
 			return
 		}
 		if part.FormName() != "file" {
-			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			part.Close()
-			if err != nil {
-				w.uploadBroken(c, err)
+			if !w.readField(c, fields, part) {
 				return
 			}
-			fieldBytes += len(b)
-			if len(vals) >= maxFields || len(b) > maxFieldBytes || fieldBytes > maxFieldsBytes {
-				w.fail(c, http.StatusRequestEntityTooLarge, "err.toolarge")
-				return
-			}
-			vals.Add(part.FormName(), string(b))
 			continue
 		}
 		// The token comes before the file: nothing is stored for a form
