@@ -374,9 +374,20 @@ func TestVersionsAndRevisions(t *testing.T) {
 		if _, err := f.svc.UpdateMetadata(ctx, archivist, doc.ID, m, 2); !errors.Is(err, archive.ErrConflict) {
 			t.Fatalf("update from a stale revision = %v, want ErrConflict", err)
 		}
-		m.Level = access.Unclassified
-		if _, err := f.svc.UpdateMetadata(ctx, archivist, doc.ID, m, 0); !errors.Is(err, archive.ErrInvalidRequest) {
-			t.Fatalf("level change through UpdateMetadata = %v, want ErrInvalidRequest", err)
+		for name, change := range map[string]func(*archive.Metadata){
+			"level":                         func(m *archive.Metadata) { m.Level = access.Unclassified },
+			"shorter protection period":     func(m *archive.Metadata) { m.Protection.Years = 1 },
+			"longer protection period":      func(m *archive.Metadata) { m.Protection.Years = 15; m.Protection.ExtensionDecision = "QĐ 9/QĐ" },
+			"protection period start moved": func(m *archive.Metadata) { m.Protection.Since = archive.Date{Year: 2000, Month: 1, Day: 1} },
+		} {
+			changed := v3.Metadata
+			change(&changed)
+			if _, err := f.svc.UpdateMetadata(ctx, archivist, doc.ID, changed, 0); !errors.Is(err, archive.ErrInvalidRequest) {
+				t.Fatalf("%s through UpdateMetadata = %v, want ErrInvalidRequest", name, err)
+			}
+		}
+		if got, err := f.svc.Get(ctx, archivist, doc.ID); err != nil || got.Revision != 3 || got.Protection != v3.Protection {
+			t.Fatalf("after refused updates: %+v, %v; want revision 3 unchanged", got, err)
 		}
 		if _, err := f.svc.UpdateMetadata(ctx, cadreToi, doc.ID, v3.Metadata, 0); !errors.Is(err, archive.ErrForbidden) {
 			t.Fatalf("update by a reader = %v, want ErrForbidden", err)

@@ -212,6 +212,14 @@ func (s *Service) UpdateMetadata(ctx context.Context, a Actor, id ID, m Metadata
 		s.failed(ctx, a, ev, err)
 		return Document{}, err
 	}
+	// A shorter period declassifies earlier and a longer one extends it:
+	// both are the competent person's decisions (Reclassify,
+	// ExtendProtection), not corrections of the record.
+	if m.Protection != st.doc.Protection {
+		err := fmt.Errorf("archive: %w: the protection period changes only by extension or reclassification", ErrInvalidRequest)
+		s.failed(ctx, a, ev, err)
+		return Document{}, err
+	}
 	// Widening who may read (dropping compartments or named recipients)
 	// is checked as the new state: the archivist must be able to read the
 	// result too.
