@@ -74,10 +74,11 @@ type Config struct {
 // only ever looks at the levels the subject is cleared for and adds the
 // compartment and named-recipient filters itself.
 type Index struct {
-	cfg Config
-	ext *extract.Extractor
-	log *slog.Logger
-	now func() time.Time
+	cfg    Config
+	ext    *extract.Extractor
+	facets *facetCache
+	log    *slog.Logger
+	now    func() time.Time
 
 	// wmu serialises changes to entries, so that "which levels hold this
 	// document, then delete and add" is one step.
@@ -105,7 +106,7 @@ type level struct {
 // completed, Search returns ErrNotReady.
 func Open(cfg Config) (*Index, error) {
 	x := &Index{
-		cfg: cfg, log: cfg.Logger, now: cfg.Clock,
+		cfg: cfg, log: cfg.Logger, now: cfg.Clock, facets: newFacetCache(),
 		sessions:   map[*session]struct{}{},
 		quarantine: map[archive.ID]struct{}{},
 	}

@@ -60,9 +60,6 @@ const (
 	MaxWindow = 10000
 	// maxIssuerFacets is how many issuers the facet lists.
 	maxIssuerFacets = 20
-	// maxFacetTerms bounds the values Bleve returns for the facet field
-	// per level, high enough that merged counts are exact.
-	maxFacetTerms = 100000
 	// tieMargin is how many matches past the page a relevance search
 	// fetches to settle ties itself.
 	tieMargin = 32
@@ -226,15 +223,20 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 		}
 		return res, nil
 	}
-	request := func(size, from int, order ...string) *bleve.SearchRequest {
-		sr := bleve.NewSearchRequestOptions(full, size, from, false)
+	// Facets are counted as the matches go by (facets.go), not from
+	// Bleve's doc values.
+	var counter *facetCounter
+	counted := query.Query(full)
+	if req.Facets {
+		counter = x.facets.newCounter()
+		counted = &countedQuery{inner: full, counter: counter}
+	}
+	request := func(q query.Query, size, from int, order ...string) *bleve.SearchRequest {
+		sr := bleve.NewSearchRequestOptions(q, size, from, false)
 		sr.Fields = []string{fieldTitle, fieldSummary, fieldLevel, fieldType, fieldIssuer, fieldNumber, fieldDate, fieldUrgency, fieldText, fieldACL}
 		sr.SortBy(order)
 		if !scored {
 			sr.Score = "none"
-		}
-		if req.Facets {
-			sr.AddFacet(fieldFacet, bleve.NewFacetRequest(fieldFacet, maxFacetTerms))
 		}
 		return sr
 	}
@@ -246,16 +248,14 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 		// collects, which is most of the cost of a query with many
 		// matches. Fetch a margin past the page, and break ties here.
 		k := req.Offset + limit
-		if res, err = run(request(k+tieMargin, 0, "-_score")); err != nil {
+		if res, err = run(request(counted, k+tieMargin, 0, "-_score")); err != nil {
 			return nil, err
 		}
 		hits = res.Hits
 		if len(hits) == k+tieMargin && hits[k-1].Score == hits[len(hits)-1].Score {
 			// A tie runs past the margin: let Bleve sort with the
 			// tie-breaker, which costs a doc value per match.
-			sr := request(limit, req.Offset, "-_score", "-"+fieldOrder)
-			sr.Facets = nil
-			res2, err := run(sr)
+			res2, err := run(request(full, limit, req.Offset, "-_score", "-"+fieldOrder))
 			if err != nil {
 				return nil, err
 			}
@@ -270,12 +270,12 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 			hits = hits[min(req.Offset, len(hits)):min(k, len(hits))]
 		}
 	case SortNewest:
-		if res, err = run(request(limit, req.Offset, "-"+fieldOrder)); err != nil {
+		if res, err = run(request(counted, limit, req.Offset, "-"+fieldOrder)); err != nil {
 			return nil, err
 		}
 		hits = res.Hits
 	case SortOldest:
-		if res, err = run(request(limit, req.Offset, fieldOrder)); err != nil {
+		if res, err = run(request(counted, limit, req.Offset, fieldOrder)); err != nil {
 			return nil, err
 		}
 		hits = res.Hits
@@ -299,8 +299,12 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 		}
 		out.Hits = append(out.Hits, hit)
 	}
-	if req.Facets {
-		out.Facets = makeFacets(res.Facets)
+	if counter != nil {
+		counts, err := counter.result()
+		if err != nil {
+			return nil, err
+		}
+		out.Facets = makeFacets(counts)
 	}
 	return out, nil
 }
@@ -381,21 +385,19 @@ func hitOrder(h *bsearch.DocumentMatch) float64 {
 // makeFacets splits the facet field's counts into Khomat's facets, each
 // sorted by count then value, so that the order never depends on how the
 // counts were merged.
-func makeFacets(fr bsearch.FacetResults) *Facets {
+func makeFacets(counts map[string]int) *Facets {
 	f := &Facets{Levels: []FacetCount{}, Types: []FacetCount{}, Issuers: []FacetCount{}, Years: []FacetCount{}}
-	if r := fr[fieldFacet]; r != nil && r.Terms != nil {
-		for _, t := range r.Terms.Terms() {
-			if t.Count <= 0 {
-				continue
-			}
-			for _, p := range []struct {
-				prefix string
-				list   *[]FacetCount
-			}{{facetLevel, &f.Levels}, {facetType, &f.Types}, {facetIssuer, &f.Issuers}, {facetYear, &f.Years}} {
-				if v, ok := strings.CutPrefix(t.Term, p.prefix); ok {
-					*p.list = append(*p.list, FacetCount{Value: v, Count: t.Count})
-					break
-				}
+	for term, n := range counts {
+		if n <= 0 {
+			continue
+		}
+		for _, p := range []struct {
+			prefix string
+			list   *[]FacetCount
+		}{{facetLevel, &f.Levels}, {facetType, &f.Types}, {facetIssuer, &f.Issuers}, {facetYear, &f.Years}} {
+			if v, ok := strings.CutPrefix(term, p.prefix); ok {
+				*p.list = append(*p.list, FacetCount{Value: v, Count: n})
+				break
 			}
 		}
 	}
