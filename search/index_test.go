@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -249,7 +250,7 @@ func TestStaleMappingVersion(t *testing.T) {
 		t.Fatalf("after the rebuild: %v", ids(got))
 	}
 	v, err := y.levels[access.Secret].idx.GetInternal([]byte(mappingVersionKey))
-	if err != nil || string(v) != "1" {
+	if err != nil || string(v) != strconv.Itoa(MappingVersion) {
 		t.Fatalf("mapping version %q, %v", v, err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 // that holds another version is deleted and rebuilt from the store when it
 // is opened. Change it with any change to the fields, their options or the
 // analyzer's output, and record the change in docs/FORMAT.md.
-const MappingVersion = 1
+const MappingVersion = 2
 
 // mappingVersionKey is the Bleve internal key that holds MappingVersion.
 const mappingVersionKey = "khomat.mapping_version"
@@ -44,8 +44,8 @@ const (
 	fieldType       = "type"        // keyword, stored
 	fieldUrgency    = "urgency"     // keyword, stored
 	fieldDate       = "date"        // number yyyymmdd, stored; 0 when unknown
-	fieldOrder      = "order"       // number, doc values: date and id in one sort key
-	fieldFacet      = "facet"       // keyword, doc values: "l:", "t:", "i:", "y:" facet values
+	fieldOrder      = "order"       // keyword, doc values: date and id in one sort key
+	fieldFacet      = "facet"       // keyword: "l:", "t:", "i:", "y:" facet values
 	fieldACL        = "acl"         // keyword, stored: compartments and named recipients
 	fieldStamp      = "stamp"       // stored: version and revision, for repair
 	fieldText       = "text"        // keyword, stored: what happened to the content
@@ -115,8 +115,8 @@ func newMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(fieldType, kw(true, false))
 	dm.AddFieldMappingsAt(fieldUrgency, kw(true, false))
 	dm.AddFieldMappingsAt(fieldDate, number(true, false))
-	dm.AddFieldMappingsAt(fieldOrder, number(false, true))
-	dm.AddFieldMappingsAt(fieldFacet, kw(false, true))
+	dm.AddFieldMappingsAt(fieldOrder, kw(false, true))
+	dm.AddFieldMappingsAt(fieldFacet, kw(false, false))
 	dm.AddFieldMappingsAt(fieldACL, kw(true, false))
 	dm.AddFieldMappingsAt(fieldStamp, kw(true, false))
 	dm.AddFieldMappingsAt(fieldText, kw(true, false))
@@ -139,7 +139,6 @@ const (
 	optKeywordDV  = index.IndexField | index.DocValues
 	optKeywordS   = index.IndexField | index.StoreField
 	optDate       = index.IndexField | index.StoreField
-	optOrder      = index.IndexField | index.DocValues
 )
 
 // stamp says which revision of a document an entry was built from.
@@ -229,14 +228,13 @@ func buildDocument(doc archive.Document, body string, state TextState) *document
 	keywordField(fieldType, string(doc.Type), optKeywordS)
 	keywordField(fieldUrgency, doc.Urgency.String(), optKeywordS)
 	add(document.NewNumericFieldWithIndexingOptions(fieldDate, nil, dateNumber(doc.DateIssued), optDate))
-	add(document.NewNumericFieldWithIndexingOptions(fieldOrder, nil, orderKey(doc.DateIssued, doc.ID), optOrder))
-	// One facet field for all facets: the collector reads one field's
-	// doc values per hit instead of four.
-	keywordField(fieldFacet, facetLevel+doc.Level.String(), optKeywordDV)
-	keywordField(fieldFacet, facetType+string(doc.Type), optKeywordDV)
-	keywordField(fieldFacet, facetIssuer+doc.IssuingBody, optKeywordDV)
+	keywordField(fieldOrder, orderTerm(orderKey(doc.DateIssued, doc.ID)), optKeywordDV)
+	// One facet field for all facets, read by facets.go from its postings.
+	keywordField(fieldFacet, facetLevel+doc.Level.String(), optKeyword)
+	keywordField(fieldFacet, facetType+string(doc.Type), optKeyword)
+	keywordField(fieldFacet, facetIssuer+doc.IssuingBody, optKeyword)
 	if !doc.DateIssued.IsZero() {
-		keywordField(fieldFacet, facetYear+strconv.Itoa(doc.DateIssued.Year), optKeywordDV)
+		keywordField(fieldFacet, facetYear+strconv.Itoa(doc.DateIssued.Year), optKeyword)
 	}
 	for _, c := range doc.Compartments {
 		keywordField(fieldACL, aclCompartment+c, optKeywordS)
@@ -267,6 +265,10 @@ const (
 // internal document numbers, which hidden documents influence. Two
 // documents of one date share the key only if 31 bits of their random ids
 // agree.
+//
+// It is indexed as text (orderTerm), one term whose byte order is the
+// number's order: a number field would index 16 terms per document (one
+// per precision) and sort by reading all of them back.
 func orderKey(d archive.Date, id archive.ID) float64 {
 	var days int64
 	if !d.IsZero() {
@@ -279,3 +281,10 @@ func orderKey(d archive.Date, id archive.ID) float64 {
 
 // levelName is the file name of a level's index under Config.Dir.
 func levelName(l access.Level) string { return "level-" + strconv.Itoa(int(l)) + ".bleve" }
+
+// orderTerm is the indexed form of an order key: 14 hexadecimal digits
+// (the key has 53 bits), so that sorting the terms as strings sorts the
+// keys as numbers.
+func orderTerm(k float64) string {
+	return fmt.Sprintf("%014x", uint64(k))
+}

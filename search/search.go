@@ -234,7 +234,7 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 	request := func(q query.Query, size, from int, order ...string) *bleve.SearchRequest {
 		sr := bleve.NewSearchRequestOptions(q, size, from, false)
 		sr.Fields = []string{fieldTitle, fieldSummary, fieldLevel, fieldType, fieldIssuer, fieldNumber, fieldDate, fieldUrgency, fieldText, fieldACL}
-		sr.SortBy(order)
+		sr.SortByCustom(sortOrder(order))
 		if !scored {
 			sr.Score = "none"
 		}
@@ -307,6 +307,22 @@ func (x *Index) Search(ctx context.Context, subject access.Subject, req Request)
 		out.Facets = makeFacets(counts)
 	}
 	return out, nil
+}
+
+// sortOrder turns sort keys ("-_score", "order", "-order") into Bleve's
+// sort order; the order field sorts as text (see orderTerm).
+func sortOrder(keys []string) bsearch.SortOrder {
+	var out bsearch.SortOrder
+	for _, k := range keys {
+		desc := strings.HasPrefix(k, "-")
+		switch k = strings.TrimPrefix(k, "-"); k {
+		case "_score":
+			out = append(out, &bsearch.SortScore{Desc: desc})
+		default:
+			out = append(out, &bsearch.SortField{Field: k, Desc: desc, Type: bsearch.SortFieldAsString})
+		}
+	}
+	return out
 }
 
 // makeHit reads a hit's stored fields, and the access facts stored beside
