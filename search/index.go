@@ -62,6 +62,14 @@ type Config struct {
 	// batch; zero means 1024 (larger batches mean fewer segments to
 	// merge: 256 indexed 30% slower).
 	BatchSize int
+	// BatchText bounds the text, in bytes, of the documents in one such
+	// batch; zero means 2 MiB. Bleve holds about 130 times a batch's
+	// text while it analyses it, and Repair and Rebuild write one batch
+	// per worker at once, so this, not BatchSize, bounds their memory
+	// when documents are long: a batch of 1,024 documents of 1 MiB of
+	// text each would need over 100 GiB. A document longer than the
+	// bound is a batch of its own.
+	BatchText int
 	// Logger receives operational messages (never titles or query text);
 	// nil discards them.
 	Logger *slog.Logger
@@ -489,6 +497,13 @@ func (x *Index) workers() int {
 		return x.cfg.Workers
 	}
 	return runtime.GOMAXPROCS(0)
+}
+
+func (x *Index) batchText() int {
+	if x.cfg.BatchText > 0 {
+		return x.cfg.BatchText
+	}
+	return 2 << 20
 }
 
 func (x *Index) batchSize() int {

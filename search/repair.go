@@ -374,7 +374,9 @@ func (x *Index) bulk(ctx context.Context, c Corpus, s *session, need func(archiv
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	jobs := make(chan job, x.workers()*2)
-	out := make(chan built, x.batchSize())
+	// Extracted texts wait here for the batcher: a few per worker, not a
+	// batch's worth, since each may be megabytes.
+	out := make(chan built, x.workers()*2)
 	defer func() {
 		// Stop the reader and the workers and wait for them, so that
 		// nothing touches rep or need's state after bulk returns.
@@ -418,7 +420,7 @@ func (x *Index) bulk(ctx context.Context, c Corpus, s *session, need func(archiv
 				body, state := x.text(ctx, j.doc, open)
 				e := entry{id: j.doc.ID, level: j.doc.Level, stamp: stamp{j.doc.Version, j.doc.Revision}, doc: buildDocument(j.doc, body, state)}
 				select {
-				case out <- built{e, j.mask, state}:
+				case out <- built{e, j.mask, state, len(body)}:
 				case <-ctx.Done():
 					return
 				}
@@ -445,19 +447,17 @@ func (x *Index) bulk(ctx context.Context, c Corpus, s *session, need func(archiv
 			}
 		})
 	}
-	batch := make([]built, 0, x.batchSize())
+	bt := batcher{max: x.batchSize(), maxText: x.batchText()}
 	for b := range out {
-		batch = append(batch, b)
-		if len(batch) == cap(batch) {
+		if full := bt.add(b); full != nil {
 			select {
-			case batches <- batch:
+			case batches <- full:
 			case <-ctx.Done():
 			}
-			batch = make([]built, 0, x.batchSize())
 		}
 	}
-	if len(batch) > 0 && ctx.Err() == nil {
-		batches <- batch
+	if last := bt.rest(); len(last) > 0 && ctx.Err() == nil {
+		batches <- last
 	}
 	close(batches)
 	fwg.Wait()
@@ -477,6 +477,33 @@ type built struct {
 	e     entry
 	mask  uint8
 	state TextState
+	text  int // bytes of extracted text
+}
+
+// batcher groups built entries into batches of at most max documents and,
+// but for a single longer document, maxText bytes of text.
+type batcher struct {
+	max, maxText int
+	batch        []built
+	text         int
+}
+
+// add adds b and returns the previous batch if b did not fit in it.
+func (bt *batcher) add(b built) []built {
+	var full []built
+	if len(bt.batch) > 0 && (len(bt.batch) >= bt.max || bt.text+b.text > bt.maxText) {
+		full = bt.rest()
+	}
+	bt.batch = append(bt.batch, b)
+	bt.text += b.text
+	return full
+}
+
+// rest returns the batch under way, possibly empty, and starts a new one.
+func (bt *batcher) rest() []built {
+	b := bt.batch
+	bt.batch, bt.text = nil, 0
+	return b
 }
 
 // flush writes one batch of a bulk session: to the live indexes for a

@@ -6,6 +6,7 @@ import (
 	cryptorand "crypto/rand"
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -189,7 +190,9 @@ func TestRebuildWithLiveWrites(t *testing.T) {
 		c.put(testDoc(idFrom(r), access.Level(i%levelCount), "Hồ sơ lưu trữ"), bytes.Repeat([]byte("văn bản "), 50))
 	}
 	for _, dir := range []string{"", t.TempDir()} {
-		x := openIndex(t, Config{Dir: dir, BatchSize: 16, Workers: 3}, c)
+		// Batches of at most 16 documents or 2,000 bytes of text: about
+		// four of these documents.
+		x := openIndex(t, Config{Dir: dir, BatchSize: 16, BatchText: 2000, Workers: 3}, c)
 		var wg sync.WaitGroup
 		var rebuildErr error
 		wg.Go(func() { _, rebuildErr = x.Rebuild(ctx, c) })
@@ -297,3 +300,47 @@ func TestArchiveService(t *testing.T) {
 type discardAudit struct{}
 
 func (discardAudit) Record(context.Context, archive.AuditEvent) error { return nil }
+
+// TestBatcher checks that bulk batches respect both bounds: the number of
+// documents, and the text, which bounds the memory Bleve's analysis takes.
+func TestBatcher(t *testing.T) {
+	sizes := func(batches [][]built) [][]int {
+		var out [][]int
+		for _, b := range batches {
+			var s []int
+			for _, e := range b {
+				s = append(s, e.text)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name         string
+		max, maxText int
+		texts        []int
+		want         [][]int
+	}{
+		{"by count", 2, 100, []int{1, 1, 1, 1, 1}, [][]int{{1, 1}, {1, 1}, {1}}},
+		{"by text", 10, 100, []int{60, 30, 20, 100, 1}, [][]int{{60, 30}, {20}, {100}, {1}}},
+		{"a long document alone", 10, 100, []int{5, 500, 5}, [][]int{{5}, {500}, {5}}},
+		{"one a batch", 1, 100, []int{5, 500, 5}, [][]int{{5}, {500}, {5}}},
+		{"nothing", 4, 100, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bt := batcher{max: tc.max, maxText: tc.maxText}
+			var got [][]built
+			for _, n := range tc.texts {
+				if full := bt.add(built{text: n}); full != nil {
+					got = append(got, full)
+				}
+			}
+			if last := bt.rest(); len(last) > 0 {
+				got = append(got, last)
+			}
+			if g := sizes(got); !reflect.DeepEqual(g, tc.want) {
+				t.Fatalf("batches %v, want %v", g, tc.want)
+			}
+		})
+	}
+}
