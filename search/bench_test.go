@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/mapping"
+
 	"khomat/archive"
 	"khomat/archive/access"
 )
@@ -24,7 +28,8 @@ import (
 // then time the fixed query sets below and the recall of diacritic-free
 // queries. With -tags fts5, BenchmarkSearchFTS5 (fts5_bench_test.go) does
 // the same with SQLite FTS5 on the same corpus, as the peer a user might
-// pick instead. Figures are in docs/BENCHMARKS.md.
+// pick instead; BenchmarkSearchBleveFloor indexes it with Bleve alone.
+// Figures are in docs/BENCHMARKS.md.
 
 // benchDocs is how many documents the benchmarks index.
 func benchDocs(b *testing.B) int {
@@ -330,5 +335,89 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		viAnalyzer{}.Analyze(text)
+	}
+}
+
+// BenchmarkSearchBleveFloor indexes the same corpus with Bleve alone, none
+// of Khomat's code: its standard analyzer (no folding, no exact forms, no
+// word pairs), nothing stored, no doc values, two writers sending batches of
+// 1,024 as Rebuild does. It is the floor for any index built on Bleve, to
+// set beside BenchmarkSearchFTS5's indexing figure in the same run. The
+// "positions" variant keeps term vectors, which Bleve's phrase queries and
+// highlights need; "bare" does not.
+func BenchmarkSearchBleveFloor(b *testing.B) {
+	bc := newBenchCorpus(b)
+	for _, positions := range []bool{false, true} {
+		name := "bare"
+		if positions {
+			name = "positions"
+		}
+		b.Run(name, func(b *testing.B) {
+			text := func() *mapping.FieldMapping {
+				f := bleve.NewTextFieldMapping()
+				f.Analyzer = standard.Name
+				f.Store, f.DocValues, f.IncludeInAll = false, false, false
+				f.IncludeTermVectors = positions
+				return f
+			}
+			dm := bleve.NewDocumentStaticMapping()
+			dm.AddFieldMappingsAt("title", text())
+			dm.AddFieldMappingsAt("body", text())
+			m := bleve.NewIndexMapping()
+			m.DefaultMapping = dm
+			m.StoreDynamic, m.IndexDynamic, m.DocValuesDynamic = false, false, false
+			dir := b.TempDir() + "/floor.bleve"
+			idx, err := bleve.New(dir, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer idx.Close()
+
+			start := time.Now()
+			batches := make(chan []int)
+			var wg sync.WaitGroup
+			var failed error
+			var mu sync.Mutex
+			for range 2 {
+				wg.Go(func() {
+					for ids := range batches {
+						batch := idx.NewBatch()
+						for _, i := range ids {
+							doc := map[string]string{"title": bc.docs[i].Title, "body": bc.bodies[i]}
+							if err := batch.Index(strconv.Itoa(i), doc); err != nil {
+								mu.Lock()
+								failed = err
+								mu.Unlock()
+							}
+						}
+						if err := idx.Batch(batch); err != nil {
+							mu.Lock()
+							failed = err
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			for lo := 0; lo < len(bc.docs); lo += 1024 {
+				ids := make([]int, 0, 1024)
+				for i := lo; i < min(lo+1024, len(bc.docs)); i++ {
+					ids = append(ids, i)
+				}
+				batches <- ids
+			}
+			close(batches)
+			wg.Wait()
+			el := time.Since(start).Seconds()
+			if failed != nil {
+				b.Fatal(failed)
+			}
+			if n, err := idx.DocCount(); err != nil || int(n) != len(bc.docs) {
+				b.Fatalf("indexed %d of %d: %v", n, len(bc.docs), err)
+			}
+			b.ReportMetric(float64(len(bc.docs))/el, "docs/s")
+			b.ReportMetric(float64(bc.bytes)/1e6/el, "MB/s")
+			b.ReportMetric(float64(dirSize(dir))/float64(bc.bytes), "size/text")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }
