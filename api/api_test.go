@@ -31,6 +31,7 @@ import (
 	"khomat/archive"
 	"khomat/archive/access"
 	"khomat/archive/audit"
+	"khomat/archive/identity"
 	"khomat/archive/store/storetest"
 )
 
@@ -560,7 +561,7 @@ func TestUpdateAndVersions(t *testing.T) {
 func TestReadyzNamesFailures(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	a, err := api.New(api.Config{Documents: e.svc, Sessions: e.ids, Audit: e.audit, Registry: prometheus.NewRegistry(), Ready: []api.Check{
-		api.StoreCheck(e.store),
+		api.StoreCheck(e.store, identity.SystemKeyObject),
 		{Name: "index", Check: func(context.Context) error { return errors.New("secret path /var/lib/x unreadable") }},
 	}})
 	if err != nil {
@@ -576,6 +577,19 @@ func TestReadyzNamesFailures(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 503 || !strings.Contains(string(b), `"index":"fail"`) || !strings.Contains(string(b), `"store":"ok"`) || strings.Contains(string(b), "secret") {
 		t.Errorf("readyz: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestStoreCheck: the store is ready when the system key's metadata can be
+// read, and not when the object is gone (a wiped bucket or folder).
+func TestStoreCheck(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	if err := api.StoreCheck(e.store, identity.SystemKeyObject).Check(ctx); err != nil {
+		t.Errorf("with the system key: %v", err)
+	}
+	if err := api.StoreCheck(e.store, "users/no-such-key").Check(ctx); err == nil {
+		t.Error("an absent object passed the store check")
 	}
 }
 

@@ -109,7 +109,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	ids := api.NewIdentity(idsvc)
 	a, err := api.New(api.Config{
 		Documents: svc, Sessions: ids, Users: ids, Audit: log, Search: api.NewSearch(idx),
-		Ready:     []api.Check{api.StoreCheck(st), api.IndexCheck(idx), api.AuditCheck(log)},
+		Ready:     []api.Check{api.StoreCheck(st, identity.SystemKeyObject), api.IndexCheck(idx), api.AuditCheck(log)},
 		MaxUpload: o.maxUpload, UploadIdle: o.uploadIdle, MaxSearches: o.maxSearches,
 	})
 	if err != nil {

@@ -15,12 +15,17 @@ import (
 	"khomat/crypto"
 )
 
+// SystemKeyObject is the object of the system key. Every running server
+// has read it, so its metadata being readable is the server's readiness
+// check of the store.
+const SystemKeyObject = "users/key"
+
 // The object names of the identity records (docs/FORMAT.md, "Identity
 // records").
 const (
 	userPrefix    = "users/"
 	namePrefix    = "users/by-name/"
-	keyObject     = "users/key"
+	keyObject     = SystemKeyObject
 	sessionPrefix = "sessions/"
 	// maxObject bounds what is read of any identity object: a user record
 	// with every field at its limit is a few KiB.

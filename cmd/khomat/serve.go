@@ -146,7 +146,7 @@ func (c *cli) runServer(ctx context.Context, cfg *serveConfig, maxUpload int64, 
 	acc := api.NewIdentity(ids)
 	handler, err := api.New(api.Config{
 		Documents: n.archive, Sessions: acc, Users: acc, Audit: n.audit, Search: api.NewSearch(idx), Pages: pages,
-		Ready:     []api.Check{api.StoreCheck(n.store), api.IndexCheck(idx), api.AuditCheck(n.audit)},
+		Ready:     []api.Check{api.StoreCheck(n.store, identity.SystemKeyObject), api.IndexCheck(idx), api.AuditCheck(n.audit)},
 		MaxUpload: maxUpload, SecureCookies: secure, MaxSearches: cfg.maxSearches,
 		Logger: logger,
 	})
