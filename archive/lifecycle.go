@@ -109,11 +109,7 @@ func (s *Service) ApproveDestruction(ctx context.Context, a Actor, id ID) error 
 		// Destroyed for every reader already; the sweep finishes it.
 		s.log.Warn("destruction interrupted; the sweep will finish it", "doc_id", id.String(), "err", err)
 	}
-	if s.index != nil {
-		if err := s.index.Remove(ctx, id); err != nil {
-			s.log.Warn("removing a destroyed document from the index failed; the repair pass will retry", "doc_id", id.String(), "err", err)
-		}
-	}
+	s.unindexDoc(ctx, id)
 	return nil
 }
 

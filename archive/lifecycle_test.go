@@ -1,6 +1,7 @@
 package archive_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -258,6 +259,76 @@ func TestRewrapAfterRotation(t *testing.T) {
 				}
 				c.Close()
 			}
+		}
+	})
+}
+
+// TestIndexRetry: a committed change the indexer could not take is not
+// lost until the next start. It is indexed even when the client goes away
+// right after the commit, and RetryIndex brings in what the indexer
+// refused: a new document, and the removal of a destroyed one.
+func TestIndexRetry(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+
+		// The request is cancelled as the indexer starts: the entry is
+		// written all the same.
+		rctx, cancel := context.WithCancel(ctx)
+		f.index.setFail(func(ictx context.Context) error {
+			cancel()
+			return ictx.Err()
+		})
+		gone, err := f.svc.Create(rctx, archivist, meta(access.Secret), upload([]byte("khách đã ngắt kết nối")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.index.has(gone.ID) {
+			t.Error("a document committed as its client went away was not indexed")
+		}
+
+		// The indexer is down: the document is committed, not indexed,
+		// and retried until the indexer is back.
+		down := errors.New("index unavailable")
+		f.index.setFail(func(context.Context) error { return down })
+		doc, err := f.svc.Create(ctx, archivist, meta(access.Secret), upload([]byte("chờ lập chỉ mục")))
+		if err != nil {
+			t.Fatalf("create with the indexer down = %v, want the document committed", err)
+		}
+		if f.index.has(doc.ID) {
+			t.Fatal("indexed although the indexer failed")
+		}
+		if done, failed, err := f.svc.RetryIndex(ctx); done != 0 || failed != 1 || !errors.Is(err, down) {
+			t.Fatalf("RetryIndex with the indexer still down = %d, %d, %v; want 0, 1, the indexer's error", done, failed, err)
+		}
+		f.index.setFail(nil)
+		if done, failed, err := f.svc.RetryIndex(ctx); done != 1 || failed != 0 || err != nil {
+			t.Fatalf("RetryIndex = %d, %d, %v; want 1, 0, nil", done, failed, err)
+		}
+		if got := f.index.indexed[doc.ID]; string(got) != "chờ lập chỉ mục" {
+			t.Fatalf("retried entry holds %q", got)
+		}
+		if done, failed, err := f.svc.RetryIndex(ctx); done != 0 || failed != 0 || err != nil {
+			t.Fatalf("a second RetryIndex = %d, %d, %v; want nothing to do", done, failed, err)
+		}
+
+		// A destroyed document whose removal failed is removed by the
+		// retry.
+		if _, err := f.svc.RequestDestruction(ctx, officer, doc.ID, "hết thời hạn lưu trữ", "QĐ 6/2026"); err != nil {
+			t.Fatal(err)
+		}
+		f.index.setFail(func(context.Context) error { return down })
+		if err := f.svc.ApproveDestruction(ctx, officer2, doc.ID); err != nil {
+			t.Fatal(err)
+		}
+		if !f.index.has(doc.ID) {
+			t.Fatal("removed although the indexer failed")
+		}
+		f.index.setFail(nil)
+		if done, failed, err := f.svc.RetryIndex(ctx); done != 1 || failed != 0 || err != nil {
+			t.Fatalf("RetryIndex after destruction = %d, %d, %v; want 1, 0, nil", done, failed, err)
+		}
+		if f.index.has(doc.ID) {
+			t.Fatal("the destroyed document is still indexed after the retry")
 		}
 	})
 }

@@ -69,6 +69,10 @@ type Service struct {
 	now   func() time.Time
 	rand  io.Reader
 	log   *slog.Logger
+
+	// behind holds the documents whose last change the indexer did not
+	// take (see RetryIndex).
+	behind behindSet
 }
 
 // New returns a Service over cfg.
@@ -592,24 +596,6 @@ func (s *Service) commit(ctx context.Context, doc *Document, sealed []byte) erro
 		return fmt.Errorf("archive: committing %s: %w", doc.ID, err)
 	}
 	return nil
-}
-
-// indexDoc tells the indexer of a committed change. The store is the
-// truth: a failure is logged and left to the repair pass.
-func (s *Service) indexDoc(ctx context.Context, doc Document, gen uint32) {
-	if s.index == nil {
-		return
-	}
-	open := func(ctx context.Context) (io.ReadCloser, error) {
-		c, err := s.openContent(ctx, gen, doc.Level, doc, nil)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
-	if err := s.index.Index(ctx, doc, open); err != nil {
-		s.log.Warn("indexing failed; the repair pass will retry", "doc_id", doc.ID.String(), "err", err)
-	}
 }
 
 // removeQuietly deletes objects of a change that did not commit.

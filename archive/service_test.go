@@ -57,9 +57,38 @@ func (r *recorder) find(action string, outcome archive.Outcome, actor string) []
 type indexer struct {
 	mu      sync.Mutex
 	indexed map[archive.ID][]byte
+	// fail, when set, is called first by Index and Remove; an error it
+	// returns is theirs (a fault injected).
+	fail func(ctx context.Context) error
+}
+
+func (x *indexer) failure(ctx context.Context) error {
+	x.mu.Lock()
+	fail := x.fail
+	x.mu.Unlock()
+	if fail != nil {
+		return fail(ctx)
+	}
+	return nil
+}
+
+func (x *indexer) setFail(fail func(ctx context.Context) error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.fail = fail
+}
+
+func (x *indexer) has(id archive.ID) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	_, ok := x.indexed[id]
+	return ok
 }
 
 func (x *indexer) Index(ctx context.Context, doc archive.Document, open func(context.Context) (io.ReadCloser, error)) error {
+	if err := x.failure(ctx); err != nil {
+		return err
+	}
 	rc, err := open(ctx)
 	if err != nil {
 		return err
@@ -75,7 +104,10 @@ func (x *indexer) Index(ctx context.Context, doc archive.Document, open func(con
 	return nil
 }
 
-func (x *indexer) Remove(_ context.Context, id archive.ID) error {
+func (x *indexer) Remove(ctx context.Context, id archive.ID) error {
+	if err := x.failure(ctx); err != nil {
+		return err
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.indexed, id)

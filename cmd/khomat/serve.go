@@ -237,17 +237,16 @@ func (c *cli) ensureAdmin(ctx context.Context, ids *identity.Service) error {
 // sweep of debris that interrupted uploads left (objects older than grace
 // that no committed version owns); then now and every interval, the
 // declassification of documents whose protection period has ended and the
-// deletion of sessions that can no longer be used. None of it blocks
-// serving: on a large store a pass takes a while.
+// deletion of sessions that can no longer be used; and every retryEvery,
+// the indexing of changes the search indexes failed to take. None of it
+// blocks serving: on a large store a pass takes a while.
 func maintain(ctx context.Context, n *node, ids *identity.Service, logger *slog.Logger, interval, grace time.Duration) {
 	if stats, err := n.archive.Sweep(ctx, grace); err != nil && ctx.Err() == nil {
 		logger.Warn("sweep at start failed; the next start retries", "err", err)
 	} else if stats.Removed > 0 {
 		logger.Info("swept debris of interrupted uploads", "documents", stats.Documents, "removed", stats.Removed)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic := func() {
 		if k, err := n.archive.DeclassifyExpired(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("automatic declassification failed; retried later", "err", err)
 		} else if k > 0 {
@@ -258,10 +257,28 @@ func maintain(ctx context.Context, n *node, ids *identity.Service, logger *slog.
 		} else if k > 0 {
 			logger.Info("swept ended sessions", "sessions", k)
 		}
+	}
+	periodic()
+	hourly := time.NewTicker(interval)
+	defer hourly.Stop()
+	retry := time.NewTicker(retryEvery)
+	defer retry.Stop()
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-hourly.C:
+			periodic()
+		case <-retry.C:
+			if done, failed, err := n.archive.RetryIndex(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("indexing changes again failed; retried later", "indexed", done, "still_failing", failed, "err", err)
+			} else if done > 0 {
+				logger.Info("indexed changes the search indexes had failed to take", "documents", done)
+			}
 		}
 	}
 }
+
+// retryEvery is how often the server retries the changes the search
+// indexes failed to take.
+const retryEvery = 30 * time.Second
