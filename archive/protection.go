@@ -13,8 +13,8 @@ import (
 type Extension struct {
 	// Years is how many years the decision adds to the period: at least
 	// one, and at most the default period of the document's level (the
-	// 2018 law limits each extension to the level's period; verify against
-	// Law 117/2025/QH15), with the whole period at most
+	// rule of Law 29/2018/QH14, kept until that of Law 117/2025/QH15,
+	// which replaced it, is confirmed), with the whole period at most
 	// MaxProtectionYears.
 	Years int
 	// Reason is a free-text explanation; optional.
