@@ -71,6 +71,9 @@ type Session = front.Session
 // NewUser is an account to create.
 type NewUser = front.NewUser
 
+// DirectoryEntry is what an auditor sees of an account named in the log.
+type DirectoryEntry = front.DirectoryEntry
+
 // UserChange changes an account; nil fields stay as they are.
 type UserChange = front.UserChange
 

@@ -791,6 +791,15 @@ func TestAuditorProves(t *testing.T) {
 	if created.Actor != e.userID(arch) || created.Level != access.Confidential {
 		t.Errorf("create event: %+v", created)
 	}
+	// Who the actor is, from the directory (the log holds the id only).
+	var dir struct{ Accounts []api.DirectoryEntry }
+	if st := e.call(request{method: "GET", path: "/api/v1/audit/directory?id=" + created.Actor + "&id=" + doc.ID.String(), token: aud}, &dir); st != 200 ||
+		len(dir.Accounts) != 1 || dir.Accounts[0].Username != "archivist" || dir.Accounts[0].DisplayName != "Cán bộ archivist" {
+		t.Errorf("directory: %d %+v", st, dir)
+	}
+	if st := e.call(request{method: "GET", path: "/api/v1/audit/directory", token: aud}, &dir); st != 200 || len(dir.Accounts) != 3 {
+		t.Errorf("whole directory: %d %+v", st, dir)
+	}
 	var p api.Problem
 	if st := e.call(request{method: "GET", path: "/api/v1/audit/events?outcome=maybe", token: aud}, &p); st != 400 || p.Code != api.CodeInvalidQuery {
 		t.Errorf("bad outcome: %d %+v", st, p)

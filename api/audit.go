@@ -306,6 +306,32 @@ func (s *Server) checkpointJSON(cp audit.Checkpoint) checkpointJSON {
 	return checkpointJSON{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Root[:]), Note: string(cp.Note), VerifierKey: s.audit.VerifierKey()}
 }
 
+// maxDirectoryIDs bounds the ids one directory request names.
+const maxDirectoryIDs = 1000
+
+// auditDirectory says who the accounts named by ?id= are (every account
+// without one): the log names actors by id. Auditors only; the identity
+// store decides and audits it (audit_read, detail "directory").
+func (s *Server) auditDirectory(c *gin.Context) {
+	if !s.usersReady(c) {
+		return
+	}
+	ids := c.QueryArray("id")
+	if len(ids) > maxDirectoryIDs {
+		fail(c, http.StatusBadRequest, CodeInvalidQuery)
+		return
+	}
+	accounts, err := s.users.Directory(c.Request.Context(), s.actor(c), ids...)
+	if err != nil {
+		s.failErr(c, err)
+		return
+	}
+	if accounts == nil {
+		accounts = []DirectoryEntry{}
+	}
+	c.JSON(http.StatusOK, gin.H{"accounts": accounts})
+}
+
 // auditCheckpoint signs (if needed) and returns a checkpoint covering every
 // event so far.
 func (s *Server) auditCheckpoint(c *gin.Context) {

@@ -77,6 +77,7 @@ var matrix = []matrixCase{
 	{"GET /api/v1/audit/events", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/export", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/checkpoint", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
+	{"GET /api/v1/audit/directory", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/proof/:seq", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	{"GET /api/v1/audit/consistency?old=1", [6][3]int{{una, una, una}, {frb, frb, frb}, {frb, frb, frb}, {frb, frb, frb}, {ok, ok, ok}, {frb, frb, frb}}},
 	// Accounts: admins only, and never a clearance above their own (the

@@ -207,6 +207,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/audit/events", s.auditEvents)
 	authed.GET("/audit/export", s.auditExport)
 	authed.GET("/audit/checkpoint", s.auditCheckpoint)
+	authed.GET("/audit/directory", s.auditDirectory)
 	authed.GET("/audit/proof/:seq", s.auditProof)
 	authed.GET("/audit/consistency", s.auditConsistency)
 

@@ -35,6 +35,9 @@ type auditData struct {
 	CanExport  bool
 	CanVerify  bool
 	Verified   *verifyResult
+	// Who says who the accounts on the page are (actors, and the objects
+	// of account events), by id.
+	Who map[string]DirectoryEntry
 }
 
 // verifyResult is what the "verify the log" action found.
@@ -163,6 +166,18 @@ func (w *Web) showAudit(c *gin.Context, verified *verifyResult) {
 		*dst = w.path("/audit/export") + "?" + v.Encode()
 	}
 	status := http.StatusOK
+	if len(errs) == 0 && f.Actor != "" && !hexID(f.Actor) {
+		// An auditor types a username; the log holds ids.
+		id, err := w.accountID(c, f.Actor)
+		if err != nil {
+			w.failErr(c, err)
+			return
+		}
+		if id == "" {
+			errs["actor"] = w.msgs.get(c.GetString(ctxLang), "audit.noaccount")
+		}
+		q.Actor = id
+	}
 	if len(errs) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else {
@@ -176,6 +191,10 @@ func (w *Web) showAudit(c *gin.Context, verified *verifyResult) {
 			return
 		}
 		d.Entries = page.Entries
+		if d.Who, err = w.who(c, page.Entries); err != nil {
+			w.failErr(c, err)
+			return
+		}
 		if page.Next != 0 {
 			v := f.values()
 			v.Set("before", strconv.FormatUint(page.Next, 10))
@@ -251,4 +270,66 @@ func (w *Web) auditVerify(c *gin.Context) {
 		r.Problems = append(r.Problems, p.String())
 	}
 	w.showAudit(c, r)
+}
+
+// accountEvents are the actions whose object is an account.
+var accountEvents = map[string]bool{
+	audit.ActionUserCreate: true, audit.ActionUserUpdate: true, audit.ActionUserDisable: true,
+	audit.ActionRoleChange: true, audit.ActionClearance: true, audit.ActionPasswordSet: true,
+	access.ManageUsers.String(): true, access.GrantClearance.String(): true,
+}
+
+// who looks up the accounts of a page of events in the directory: every
+// actor, and the object of account events.
+func (w *Web) who(c *gin.Context, entries []audit.Entry) (map[string]DirectoryEntry, error) {
+	var ids []string
+	for _, e := range entries {
+		if e.Actor != "" && e.Actor != audit.SystemActor {
+			ids = append(ids, e.Actor)
+		}
+		if e.Object != "" && accountEvents[e.Action] {
+			ids = append(ids, e.Object)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	accounts, err := w.users.Directory(c.Request.Context(), actor(c), ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]DirectoryEntry, len(accounts))
+	for _, a := range accounts {
+		out[a.ID] = a
+	}
+	return out, nil
+}
+
+// accountID returns the id of the account whose username is name (in any
+// case), or "" if there is none.
+func (w *Web) accountID(c *gin.Context, name string) (string, error) {
+	accounts, err := w.users.Directory(c.Request.Context(), actor(c))
+	if err != nil {
+		return "", err
+	}
+	for _, a := range accounts {
+		if strings.EqualFold(a.Username, name) {
+			return a.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// hexID reports whether s has the form of an account or document id: 32
+// lower-case hexadecimal digits.
+func hexID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -256,6 +256,27 @@ func (d *directory) ListUsers(ctx context.Context, a archive.Actor) ([]User, err
 	return out, nil
 }
 
+func (d *directory) Directory(ctx context.Context, a archive.Actor, ids ...string) ([]DirectoryEntry, error) {
+	dec := access.Decide(a.Subject, access.ReadAudit, access.Resource{})
+	if _, err := d.log.Append(ctx, audit.Event{Actor: a.Subject.ID, Roles: a.Subject.Roles, Clearance: a.Subject.Clearance,
+		Action: audit.ActionAuditRead, Detail: "directory", Outcome: map[bool]audit.Outcome{true: audit.Allowed, false: audit.Denied}[dec.Allow],
+		Reason: string(dec.Reason), ClientIP: a.ClientAddr, Request: a.RequestID}); err != nil {
+		return nil, err
+	}
+	if !dec.Allow {
+		return nil, ErrForbidden
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []DirectoryEntry
+	for id, u := range d.users {
+		if len(ids) == 0 || slices.Contains(ids, id) {
+			out = append(out, DirectoryEntry{ID: id, Username: u.Username, DisplayName: u.DisplayName, OrgUnit: u.OrgUnit, Disabled: u.Disabled})
+		}
+	}
+	return out, nil
+}
+
 func (d *directory) UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error) {
 	d.mu.Lock()
 	u, ok := d.users[id]

@@ -332,6 +332,8 @@ func newCatalogue() catalogue {
 		"audit.heading":           {"Nhật ký kiểm tra", "Audit log"},
 		"audit.filters":           {"Lọc nhật ký", "Filter the log"},
 		"audit.actor":             {"Người thực hiện", "Actor"},
+		"audit.actor.hint":        {"Tên đăng nhập hoặc mã tài khoản", "Username or account id"},
+		"audit.noaccount":         {"Không có tài khoản với tên đăng nhập này", "No account has this username"},
 		"audit.object":            {"Đối tượng", "Object"},
 		"audit.action":            {"Thao tác", "Action"},
 		"audit.outcome":           {"Kết quả", "Outcome"},

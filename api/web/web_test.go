@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -561,6 +562,30 @@ func TestAuditPage(t *testing.T) {
 	}
 	if strings.Contains(r.body, "Báo cáo kiểm tra") {
 		t.Error("the audit page shows a document title")
+	}
+	// Actors are named: username and display name, with the id kept in
+	// the title.
+	for _, want := range []string{`<span title="` + e.users["vanthu"].ID + `">vanthu</span>`, "Nguyễn Thị Văn Thư", "Hoàng Thị Mật"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the audit page does not name its actors: lacks %q", want)
+		}
+	}
+	// The actor filter takes a username as well as an id.
+	byName := aud.get("/audit?actor=CanBoMat&object=" + id)
+	byID := aud.get("/audit?actor=" + e.users["canbomat"].ID + "&object=" + id)
+	wantStatus(t, byName, http.StatusOK)
+	if n := strings.Count(byName.body, `class="o-`); n == 0 || n != strings.Count(byID.body, `class="o-`) || strings.Contains(byName.body, ">vanthu<") {
+		t.Errorf("filtering by username shows %d events, by id %d", n, strings.Count(byID.body, `class="o-`))
+	}
+	r = aud.get("/audit?actor=khongco")
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "Không có tài khoản với tên đăng nhập này") {
+		t.Error("an unknown username in the filter is not explained")
+	}
+	// Looking names up is part of reading the log, and audited as such.
+	if p, err := e.log.Query(context.Background(), audit.Query{Actor: e.users["kiemtra"].ID, Actions: []string{audit.ActionAuditRead}}); err != nil ||
+		!slices.ContainsFunc(p.Entries, func(en audit.Entry) bool { return en.Detail == "directory" }) {
+		t.Errorf("directory reads not audited: %v", err)
 	}
 	wantStatus(t, aud.get("/audit?from=99/99/2025"), http.StatusUnprocessableEntity)
 

@@ -24,6 +24,9 @@ const (
 	ActionRoleChange  = "role_change"
 	ActionClearance   = "clearance_change"
 	ActionPasswordSet = "password_reset"
+	// ActionAuditRead is the audit package's audit_read: Directory is
+	// part of reading the log.
+	ActionAuditRead = "audit_read"
 )
 
 // The reason codes of login_failed events (and of a refused password

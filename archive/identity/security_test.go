@@ -332,7 +332,7 @@ func TestAuditActionsMatchTheLog(t *testing.T) {
 		{ActionLogout, audit.ActionLogout}, {ActionUserCreate, audit.ActionUserCreate},
 		{ActionUserUpdate, audit.ActionUserUpdate}, {ActionUserDisable, audit.ActionUserDisable},
 		{ActionRoleChange, audit.ActionRoleChange}, {ActionClearance, audit.ActionClearance},
-		{ActionPasswordSet, audit.ActionPasswordSet}, {SystemActor, audit.SystemActor},
+		{ActionPasswordSet, audit.ActionPasswordSet}, {ActionAuditRead, audit.ActionAuditRead}, {SystemActor, audit.SystemActor},
 	}
 	for _, p := range pairs {
 		if p[0] != p[1] {

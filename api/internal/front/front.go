@@ -15,6 +15,7 @@ import (
 
 	"khomat/archive"
 	"khomat/archive/access"
+	"khomat/archive/identity"
 )
 
 // Errors that the implementations behind the front ends' interfaces return
@@ -129,7 +130,14 @@ type Users interface {
 	ListUsers(ctx context.Context, a archive.Actor) ([]User, error)
 	// UpdateUser changes an account.
 	UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error)
+	// Directory says who the accounts named by ids are (every account
+	// when none is named), for the readers of the audit log.
+	Directory(ctx context.Context, a archive.Actor, ids ...string) ([]DirectoryEntry, error)
 }
+
+// DirectoryEntry is what the audit log's readers see of an account: id,
+// username, display name, organisation unit and whether it is disabled.
+type DirectoryEntry = identity.DirectoryEntry
 
 var (
 	_ Sessions = Identity{}

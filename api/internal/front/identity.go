@@ -104,6 +104,15 @@ func (x Identity) ListUsers(ctx context.Context, a archive.Actor) ([]User, error
 	return out, nil
 }
 
+// Directory says who the accounts named by ids are.
+func (x Identity) Directory(ctx context.Context, a archive.Actor, ids ...string) ([]DirectoryEntry, error) {
+	d, err := x.s.Directory(ctx, a, ids...)
+	if err != nil {
+		return nil, Error(err)
+	}
+	return d, nil
+}
+
 // UpdateUser changes an account: the account fields first, then the
 // password when one is given.
 func (x Identity) UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error) {
