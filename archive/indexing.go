@@ -56,15 +56,7 @@ func (s *Service) indexDoc(ctx context.Context, doc Document, gen uint32) {
 	if s.index == nil {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	open := func(ctx context.Context) (io.ReadCloser, error) {
-		c, err := s.openContent(ctx, gen, doc.Level, doc, nil)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
-	if err := s.index.Index(ctx, doc, open); err != nil {
+	if err := s.index.Index(context.WithoutCancel(ctx), doc, s.opener(gen, doc)); err != nil {
 		s.behind.add(doc.ID)
 		s.log.Warn("indexing failed; retried in the background", "doc_id", doc.ID.String(), "err", err)
 	}
@@ -108,14 +100,7 @@ func (s *Service) RetryIndex(ctx context.Context) (done, failed int, err error) 
 		case lerr != nil:
 			ierr = lerr
 		default:
-			open := func(ctx context.Context) (io.ReadCloser, error) {
-				c, err := s.openContent(ctx, st.gen, st.doc.Level, st.doc, nil)
-				if err != nil {
-					return nil, err
-				}
-				return c, nil
-			}
-			ierr = s.index.Index(ctx, st.doc, open)
+			ierr = s.index.Index(ctx, st.doc, s.opener(st.gen, st.doc))
 		}
 		if ierr != nil {
 			s.behind.add(id)
@@ -125,4 +110,16 @@ func (s *Service) RetryIndex(ctx context.Context) (done, failed int, err error) 
 		done++
 	}
 	return done, s.behind.len(), err
+}
+
+// opener opens doc's current version under envelope generation gen, for
+// the indexer's text extraction.
+func (s *Service) opener(gen uint32, doc Document) func(context.Context) (io.ReadCloser, error) {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		c, err := s.openContent(ctx, gen, doc.Level, doc, nil)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 }
