@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -195,15 +196,51 @@ type tab struct {
 	download string
 }
 
+// do runs steps that stay on the current page. A step that loads another
+// page goes through follow.
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-		b.t.Fatalf("browser at %s: %v\n%s", loc, err, html)
+		b.fail(err)
 	}
+}
+
+// follow clicks sel, which loads another page (a link, a form's submit
+// button, or the upload script's button, whose script goes to the new
+// document once its request is done), waits until that page has loaded,
+// and then until want is visible on it.
+//
+// Waiting for want alone is not enough: it can be found while the new page
+// is still being parsed, and when parsing ends (DOMContentLoaded, which
+// waits for the deferred app.js) Chromium sends DOM.documentUpdated, which
+// makes every node id of the page invalid. An action that had looked up its
+// node before then fails with "Could not find node with given id", and one
+// that clicks the upload button before app.js has run sends the form
+// without the script. On a loaded machine that window lasts long enough to
+// be hit.
+func (b *tab) follow(sel, want string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		b.fail(fmt.Errorf("loading the page behind %s: %w", sel, err))
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(want))); err != nil {
+		b.fail(err)
+	}
+}
+
+// fail stops the test with where the browser is and what it shows, if the
+// tab still answers within a few seconds.
+func (b *tab) fail(err error) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+	b.t.Fatalf("browser at %s: %v\n%s", loc, err, html)
 }
 
 func (b *tab) text(sel string) string {
@@ -247,17 +284,13 @@ func (b *tab) login(user, password string) {
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SetValue(chromedp.CSS("#username"), user),
 		chromedp.SetValue(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".who")),
 	)
+	b.follow("form button[type=submit]", ".who")
 }
 
 func (b *tab) logout() {
 	b.t.Helper()
-	b.do(
-		chromedp.Click(chromedp.CSS(".tools form button")),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-	)
+	b.follow(".tools form button", "#username")
 }
 
 // TestBrowser drives a real headless Chromium through the interface as
@@ -336,10 +369,7 @@ func TestBrowser(t *testing.T) {
 		if a.name == "kiemtra" {
 			b.shot("02-user-new")
 		}
-		b.do(
-			chromedp.Click(chromedp.CSS("form.stack button.primary")),
-			chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
-		)
+		b.follow("form.stack button.primary", ".flash-ok")
 	}
 	b.do(chromedp.Navigate(b.base+"/users"), chromedp.WaitVisible(chromedp.CSS("table")))
 	if s := b.text("table"); !strings.Contains(s, "kiemtra") || !strings.Contains(s, "Nguyễn Thị Văn Thư") {
@@ -377,10 +407,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}),
 	)
 	b.shot("04-upload")
-	b.do(
-		chromedp.Click(chromedp.CSS("#upload-submit")),
-		chromedp.WaitVisible(chromedp.CSS(".doc-title")),
-	)
+	b.follow("#upload-submit", ".doc-title")
 	m := regexp.MustCompile(`/documents/([0-9a-f]{32})`).FindStringSubmatch(b.location())
 	if m == nil {
 		t.Fatalf("after upload the browser is at %s", b.location())
@@ -421,6 +448,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#title_1"), "Báo cáo tình hình chuyển đổi số quý IV"),
 	)
 	b.shot("05b-bulk-upload")
+	// The script puts the answer to several files in place of the page's
+	// main part: no other page loads.
 	b.do(
 		chromedp.Click(chromedp.CSS("#upload-submit")),
 		chromedp.WaitVisible(chromedp.CSS("main table")),
@@ -429,13 +458,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("bulk upload: %s", b.text("main"))
 	}
 	b.shot("05c-bulk-uploaded")
-	b.do(
-		chromedp.Click(chromedp.CSS("main tbody tr:nth-child(2) a")),
-		chromedp.WaitVisible(chromedp.CSS(".doc-title")),
-		chromedp.Click(chromedp.CSS(".doc-actions a.button")),
-		chromedp.WaitVisible(chromedp.CSS("iframe.doc-frame")),
-		chromedp.Sleep(2*time.Second), // the PDF viewer draws
-	)
+	b.follow("main tbody tr:nth-child(2) a", ".doc-title")
+	b.follow(".doc-actions a.button", "iframe.doc-frame")
+	b.do(chromedp.Sleep(2 * time.Second)) // the PDF viewer draws
 	b.shot("05d-view-pdf")
 
 	// The archivist corrects the plan's metadata (a mistyped date is sent
@@ -443,9 +468,8 @@ func TestBrowser(t *testing.T) {
 	b.do(
 		chromedp.Navigate(b.base+"/documents/"+id),
 		chromedp.WaitVisible(chromedp.CSS("#edit")),
-		chromedp.Click(chromedp.CSS("#edit")),
-		chromedp.WaitVisible(chromedp.CSS("#edit-form")),
 	)
+	b.follow("#edit", "#edit-form")
 	if s := b.text("#level-fixed"); !strings.Contains(s, "TỐI MẬT") {
 		t.Errorf("the edit form's level: %q", s)
 	}
@@ -454,51 +478,42 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#pages"), "4"),
 		chromedp.SetValue(chromedp.CSS("#dossier_code"), "HS-2026-07"),
 		chromedp.SetValue(chromedp.CSS("#summary"), "Triển khai chuyển đổi số, bảo đảm an toàn thông tin, an ninh mạng và bảo vệ bí mật nhà nước."),
-		chromedp.Click(chromedp.CSS("#edit-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#date_issued-err")),
 	)
+	b.follow("#edit-submit", "#date_issued-err")
 	b.shot("05e-edit-refused")
 	b.do(
 		chromedp.SetValue(chromedp.CSS("#date_issued"), "05/01/2026"),
 	)
 	b.shot("05f-edit")
-	b.do(
-		chromedp.Click(chromedp.CSS("#edit-submit")),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
-	)
+	b.follow("#edit-submit", ".flash-ok")
 	if s := b.text("main"); !strings.Contains(s, "HS-2026-07") || !strings.Contains(s, "an ninh mạng") || !strings.Contains(s, "Đã lưu thông tin đã sửa") {
 		t.Errorf("the document page after the correction: %.400s", s)
 	}
 	// Two forms open at once (a second tab of the same archivist): the
 	// one saved second comes back with what the first changed.
-	b.do(
-		chromedp.Click(chromedp.CSS("#edit")),
-		chromedp.WaitVisible(chromedp.CSS("#edit-form")),
-		chromedp.SetValue(chromedp.CSS("#copies"), "20"),
-	)
+	b.follow("#edit", "#edit-form")
+	b.do(chromedp.SetValue(chromedp.CSS("#copies"), "20"))
 	ctx2, cancel2 := chromedp.NewContext(ctx)
+	// The tab lives as long as the context of its first run: open it here,
+	// not in the first step, which runs under a 30 s timeout.
+	if err := chromedp.Do(ctx2); err != nil {
+		t.Fatalf("opening a second tab: %v", err)
+	}
 	b2 := &tab{t: t, ctx: ctx2, base: b.base, shots: shots}
 	b2.do(
 		chromedp.Navigate(b.base+"/documents/"+id+"/edit"),
 		chromedp.WaitVisible(chromedp.CSS("#edit-form")),
 		chromedp.SetValue(chromedp.CSS("#pages"), "5"),
-		chromedp.Click(chromedp.CSS("#edit-submit")),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
 	)
+	b2.follow("#edit-submit", ".flash-ok")
 	cancel2()
-	b.do(
-		chromedp.Click(chromedp.CSS("#edit-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#conflict")),
-	)
+	b.follow("#edit-submit", "#conflict")
 	if s := b.text("#conflict"); !strings.Contains(s, "Tài liệu đã được thay đổi sau khi bạn mở biểu mẫu (bản ghi 2, nay là bản ghi 3)") || !strings.Contains(s, "Số trang") {
 		t.Errorf("the stale form's message: %q", s)
 	}
 	b.shot("05f2-edit-conflict")
-	b.do(
-		chromedp.SetValue(chromedp.CSS("#pages"), "5"),
-		chromedp.Click(chromedp.CSS("#edit-submit")),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
-	)
+	b.do(chromedp.SetValue(chromedp.CSS("#pages"), "5"))
+	b.follow("#edit-submit", ".flash-ok")
 	if s := b.text("main .kv"); !strings.Contains(s, "Số trang\n5") || !strings.Contains(s, "Số lượng bản\n20") {
 		t.Errorf("the document page after both corrections: %q", s)
 	}
@@ -509,9 +524,8 @@ func TestBrowser(t *testing.T) {
 	}
 	// The page refuses a file over the limit before sending it (here a
 	// limit lowered in the page, to spare a 1 GiB file).
+	b.follow("#add-version", "#file")
 	b.do(
-		chromedp.Click(chromedp.CSS("#add-version")),
-		chromedp.WaitVisible(chromedp.CSS("#file")),
 		chromedp.SetAttributeValue(chromedp.CSS("#upload-form"), "data-max-bytes", "16"),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file2}),
 		chromedp.Click(chromedp.CSS("#upload-submit")),
@@ -525,10 +539,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetAttributeValue(chromedp.CSS("#upload-progress"), "hidden", ""),
 	)
 	b.shot("05g-add-version")
-	b.do(
-		chromedp.Click(chromedp.CSS("#upload-submit")),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
-	)
+	b.follow("#upload-submit", ".flash-ok")
 	if s := b.text("#versions tbody"); !strings.Contains(s, "2 hiện hành") || !strings.Contains(s, "text/plain") || strings.Count(s, "\n") < 1 {
 		t.Errorf("the version list after the new version: %q", s)
 	}
@@ -543,10 +554,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#q"), "ke hoach chuyen doi so dang"),
 	)
 	b.shot("06-search")
-	b.do(
-		chromedp.Click(chromedp.CSS(".searchbox button")),
-		chromedp.WaitVisible(chromedp.CSS(".hit-title a")),
-	)
+	b.follow(".searchbox button", ".hit-title a")
 	if loc := b.location(); !regexp.MustCompile(`/search/r/[0-9a-f]{32}$`).MatchString(loc) || strings.Contains(loc, "hoach") {
 		t.Errorf("results URL %q", loc)
 	}
@@ -554,12 +562,8 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("results: %s", s)
 	}
 	b.shot("07-results")
-	b.do(
-		chromedp.Click(chromedp.CSS(".hit-title a")),
-		chromedp.WaitVisible(chromedp.CSS(".doc-title")),
-		chromedp.Click(chromedp.CSS(".doc-actions a.button")),
-		chromedp.WaitVisible(chromedp.CSS(".doc-text")),
-	)
+	b.follow(".hit-title a", ".doc-title")
+	b.follow(".doc-actions a.button", ".doc-text")
 	if s := b.text(".doc-text"); !strings.Contains(s, "Chuyển đổi số trong các cơ quan Đảng") {
 		t.Errorf("viewer shows %q", s)
 	}
@@ -600,9 +604,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(b.base+"/search"),
 		chromedp.WaitVisible(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "ke hoach chuyen doi so dang"),
-		chromedp.Click(chromedp.CSS(".searchbox button")),
-		chromedp.WaitVisible(chromedp.CSS(".results-count")),
 	)
+	b.follow(".searchbox button", ".results-count")
 	if s := b.text(".results"); !strings.Contains(s, "Tìm thấy 0 tài liệu") || strings.Contains(s, "45-KH") {
 		t.Errorf("an uncleared cadre's results: %s", s)
 	}
@@ -618,17 +621,15 @@ func TestBrowser(t *testing.T) {
 	b.do(
 		chromedp.Navigate(b.base+"/documents/"+id),
 		chromedp.WaitVisible(chromedp.CSS(".doc-actions")),
-		chromedp.Click(chromedp.CSS(`a[href$="/reclassify"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#decision_ref")),
+	)
+	b.follow(`a[href$="/reclassify"]`, "#decision_ref")
+	b.do(
 		chromedp.Click(chromedp.CSS(`input[name=level][value=confidential]`)),
 		chromedp.SetValue(chromedp.CSS("#decision_ref"), "08/QĐ-VPTU ngày 20/01/2026"),
 		chromedp.SetValue(chromedp.CSS("#reason"), "Một phần nội dung đã được công bố."),
 	)
 	b.shot("13-reclassify")
-	b.do(
-		chromedp.Click(chromedp.CSS("form.stack button.primary")),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
-	)
+	b.follow("form.stack button.primary", ".flash-ok")
 	if s := b.text("main"); !strings.Contains(s, "08/QĐ-VPTU ngày 20/01/2026") {
 		t.Errorf("classification history: %.300s", s)
 	}
@@ -645,10 +646,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#extend-reason"), "Còn giá trị bảo vệ."),
 	)
 	b.shot("14b-extend")
-	b.do(
-		chromedp.Click(chromedp.CSS("#extend button.primary")),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
-	)
+	b.follow("#extend button.primary", ".flash-ok")
 	if s := b.text("main"); !strings.Contains(s, "09/QĐ-VPTU ngày 21/01/2026") || !strings.Contains(s, "gia hạn: hết hạn") {
 		t.Errorf("classification history after the extension: %.300s", s)
 	}
@@ -668,10 +666,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	b.shot("15-audit")
-	b.do(
-		chromedp.Click(chromedp.CSS("#verify")),
-		chromedp.WaitVisible(chromedp.CSS("#verify-result")),
-	)
+	b.follow("#verify", "#verify-result")
 	if s := b.text("#verify-result"); !strings.Contains(s, "Nhật ký toàn vẹn") {
 		t.Errorf("verification: %s", s)
 	}
