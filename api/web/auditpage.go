@@ -280,7 +280,8 @@ var accountEvents = map[string]bool{
 }
 
 // who looks up the accounts of a page of events in the directory: every
-// actor, and the object of account events.
+// actor, and the object of account events. Without an account directory
+// (Config.Users nil) the page shows ids.
 func (w *Web) who(c *gin.Context, entries []audit.Entry) (map[string]DirectoryEntry, error) {
 	var ids []string
 	for _, e := range entries {
@@ -291,7 +292,7 @@ func (w *Web) who(c *gin.Context, entries []audit.Entry) (map[string]DirectoryEn
 			ids = append(ids, e.Object)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 || w.users == nil {
 		return nil, nil
 	}
 	accounts, err := w.users.Directory(c.Request.Context(), actor(c), ids...)
@@ -308,6 +309,9 @@ func (w *Web) who(c *gin.Context, entries []audit.Entry) (map[string]DirectoryEn
 // accountID returns the id of the account whose username is name (in any
 // case), or "" if there is none.
 func (w *Web) accountID(c *gin.Context, name string) (string, error) {
+	if w.users == nil {
+		return "", nil
+	}
 	accounts, err := w.users.Directory(c.Request.Context(), actor(c))
 	if err != nil {
 		return "", err
