@@ -40,8 +40,9 @@ type Folder struct {
 	// the same key in between.
 	keyLocks [64]sync.Mutex
 	// dirs is held shared by writers while they create parent folders
-	// and move a file into place, and exclusively while Delete removes
-	// folders it has emptied, so a writer never loses its folder.
+	// and move a file into place, and by Delete while it removes a file
+	// and syncs its folder; exclusively while Delete removes folders it
+	// has emptied, so neither loses its folder.
 	dirs sync.RWMutex
 }
 
@@ -309,14 +310,23 @@ func (f *Folder) Delete(ctx context.Context, key string, opts DeleteOptions) err
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	if err := f.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("folder store: delete %s: %w", key, err)
-	}
-	if err := f.syncDir(path.Dir(p)); err != nil {
+	if err := f.unlink(p); err != nil {
 		return fmt.Errorf("folder store: delete %s: %w", key, err)
 	}
 	f.removeEmptyParents(path.Dir(p))
 	return nil
+}
+
+// unlink removes the file p and syncs its folder, holding dirs shared as a
+// writer does: another Delete must not remove the folder, emptied by its
+// own file, before this one's sync.
+func (f *Folder) unlink(p string) error {
+	f.dirs.RLock()
+	defer f.dirs.RUnlock()
+	if err := f.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return f.syncDir(path.Dir(p))
 }
 
 // removeEmptyParents removes the folders left empty by a delete, so that the
