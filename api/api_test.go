@@ -797,6 +797,10 @@ func TestAuditorProves(t *testing.T) {
 		len(dir.Accounts) != 1 || dir.Accounts[0].Username != "archivist" || dir.Accounts[0].DisplayName != "Cán bộ archivist" {
 		t.Errorf("directory: %d %+v", st, dir)
 	}
+	if st := e.call(request{method: "GET", path: "/api/v1/audit/directory?id=Archivist", token: aud}, &dir); st != 200 ||
+		len(dir.Accounts) != 1 || dir.Accounts[0].ID != created.Actor {
+		t.Errorf("directory by username: %d %+v", st, dir)
+	}
 	if st := e.call(request{method: "GET", path: "/api/v1/audit/directory", token: aud}, &dir); st != 200 || len(dir.Accounts) != 3 {
 		t.Errorf("whole directory: %d %+v", st, dir)
 	}

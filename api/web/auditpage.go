@@ -312,16 +312,11 @@ func (w *Web) accountID(c *gin.Context, name string) (string, error) {
 	if w.users == nil {
 		return "", nil
 	}
-	accounts, err := w.users.Directory(c.Request.Context(), actor(c))
-	if err != nil {
+	accounts, err := w.users.Directory(c.Request.Context(), actor(c), name)
+	if err != nil || len(accounts) == 0 {
 		return "", err
 	}
-	for _, a := range accounts {
-		if strings.EqualFold(a.Username, name) {
-			return a.ID, nil
-		}
-	}
-	return "", nil
+	return accounts[0].ID, nil
 }
 
 // hexID reports whether s has the form of an account or document id: 32

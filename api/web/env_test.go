@@ -256,7 +256,7 @@ func (d *directory) ListUsers(ctx context.Context, a archive.Actor) ([]User, err
 	return out, nil
 }
 
-func (d *directory) Directory(ctx context.Context, a archive.Actor, ids ...string) ([]DirectoryEntry, error) {
+func (d *directory) Directory(ctx context.Context, a archive.Actor, keys ...string) ([]DirectoryEntry, error) {
 	dec := access.Decide(a.Subject, access.ReadAudit, access.Resource{})
 	if _, err := d.log.Append(ctx, audit.Event{Actor: a.Subject.ID, Roles: a.Subject.Roles, Clearance: a.Subject.Clearance,
 		Action: audit.ActionAuditRead, Detail: "directory", Outcome: map[bool]audit.Outcome{true: audit.Allowed, false: audit.Denied}[dec.Allow],
@@ -270,7 +270,7 @@ func (d *directory) Directory(ctx context.Context, a archive.Actor, ids ...strin
 	defer d.mu.Unlock()
 	var out []DirectoryEntry
 	for id, u := range d.users {
-		if len(ids) == 0 || slices.Contains(ids, id) {
+		if len(keys) == 0 || slices.ContainsFunc(keys, func(k string) bool { return k == id || strings.EqualFold(k, u.Username) }) {
 			out = append(out, DirectoryEntry{ID: id, Username: u.Username, DisplayName: u.DisplayName, OrgUnit: u.OrgUnit, Disabled: u.Disabled})
 		}
 	}

@@ -49,7 +49,11 @@ func TestDirectory(t *testing.T) {
 		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 			t.Fatalf("Directory(ids) = %+v, want %+v", got, want)
 		}
-		if ev := e.audit.find(ActionAuditRead, archive.Allowed); len(ev) != 2 || ev[1].Actor != auditor.ID || ev[1].Detail != "directory" {
+		// A username, in any case, names its account too.
+		if got, err := e.svc.Directory(ctx, actor(auditor), "ThamQuyen", "khongco"); err != nil || len(got) != 1 || got[0].ID != top.ID {
+			t.Fatalf("Directory(usernames) = %+v, %v; want only thamquyen", got, err)
+		}
+		if ev := e.audit.find(ActionAuditRead, archive.Allowed); len(ev) != 3 || ev[1].Actor != auditor.ID || ev[1].Detail != "directory" {
 			t.Fatalf("directory reads audited as %+v", ev)
 		}
 

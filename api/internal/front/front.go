@@ -130,9 +130,10 @@ type Users interface {
 	ListUsers(ctx context.Context, a archive.Actor) ([]User, error)
 	// UpdateUser changes an account.
 	UpdateUser(ctx context.Context, a archive.Actor, id string, ch UserChange) (User, error)
-	// Directory says who the accounts named by ids are (every account
-	// when none is named), for the readers of the audit log.
-	Directory(ctx context.Context, a archive.Actor, ids ...string) ([]DirectoryEntry, error)
+	// Directory says who the accounts named by keys (ids or usernames)
+	// are (every account when none is named), for the readers of the
+	// audit log.
+	Directory(ctx context.Context, a archive.Actor, keys ...string) ([]DirectoryEntry, error)
 }
 
 // DirectoryEntry is what the audit log's readers see of an account: id,

@@ -104,9 +104,9 @@ func (x Identity) ListUsers(ctx context.Context, a archive.Actor) ([]User, error
 	return out, nil
 }
 
-// Directory says who the accounts named by ids are.
-func (x Identity) Directory(ctx context.Context, a archive.Actor, ids ...string) ([]DirectoryEntry, error) {
-	d, err := x.s.Directory(ctx, a, ids...)
+// Directory says who the accounts named by keys (ids or usernames) are.
+func (x Identity) Directory(ctx context.Context, a archive.Actor, keys ...string) ([]DirectoryEntry, error) {
+	d, err := x.s.Directory(ctx, a, keys...)
 	if err != nil {
 		return nil, Error(err)
 	}
